@@ -1,0 +1,110 @@
+#include "agent/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
+#include "agent/errors.h"
+
+namespace profilis {
+namespace {
+
+constexpr const char* kDescription =
+    "profilis-agent: eBPF latency profiler. Attaches uprobes to running processes and reports one "
+    "event per call (DESIGN §3) to the console and/or JSONL files.\n"
+    "Traces until SIGINT/SIGTERM, --duration, or until every traced process has exited.\n"
+    "Exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 missing privileges or kernel "
+    "support.";
+
+void add_options(CLI::App& app, Options& o, std::string& min_duration, double& duration_s,
+                 std::string& console) {
+  app.add_option("-p,--pid", o.pids, "trace this process (repeatable)")->check(CLI::PositiveNumber);
+  app.add_option("--fn", o.fn_specs,
+                 "function latency: [OBJECT:]PATTERN, OBJECT a path or a mapped library name "
+                 "(libc.so.6), default the main executable; PATTERN a name or glob (*, ?) matched "
+                 "against mangled and demangled names (repeatable)");
+  app.add_option("--min-duration", min_duration,
+                 "drop calls shorter than this, in the kernel (500ns, 250us, 1ms, 2s)");
+  app.add_flag("--console{compact}", console,
+               "print events to stdout, one JSON object per line (=compact, the default sink) or "
+               "indented (=pretty)")
+      ->check(CLI::IsMember({"compact", "pretty"}));
+  app.add_option("--jsonl-dir", o.jsonl_dir,
+                 "write events as JSON lines into files in this directory");
+  app.add_option("--jsonl-prefix", o.jsonl_prefix, "JSONL file name prefix")->capture_default_str();
+  app.add_option("--service", o.service, "service label (default: the target's comm)");
+  app.add_option("--queue-size", o.queue_size,
+                 "collector queue size; when full the oldest event is dropped and counted")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  app.add_option("--batch-max", o.batch_max, "largest batch handed to the sinks")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  app.add_option("--duration", duration_s, "stop after this many seconds")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("-v,--verbose", o.verbose, "say what is attached where, and libbpf's messages");
+}
+
+}  // namespace
+
+std::uint64_t parse_duration_ns(std::string_view text) {
+  double value = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  auto [unit_start, ec] = std::from_chars(begin, end, value);
+  const std::string_view unit(unit_start, static_cast<std::size_t>(end - unit_start));
+  double scale = 0;
+  if (unit == "ns")
+    scale = 1;
+  else if (unit == "us")
+    scale = 1e3;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "s")
+    scale = 1e9;
+  else if (unit == "m")
+    scale = 60e9;
+  if (ec != std::errc() || scale == 0 || value < 0 || !std::isfinite(value) ||
+      value * scale > 1e18) {
+    throw UsageError("invalid duration '" + std::string(text) +
+                     "': expected a number and a unit: ns, us, ms, s or m (e.g. 250us)");
+  }
+  return static_cast<std::uint64_t>(std::llround(value * scale));
+}
+
+CliResult parse_cli(int argc, const char* const* argv) {
+  CliResult result;
+  Options& o = result.options;
+  CLI::App app{kDescription, "profilis-agent"};
+  app.set_version_flag("--version", std::string("profilis-agent ") + PROFILIS_VERSION);
+  std::string min_duration, console;
+  double duration_s = 0;
+  std::chrono::milliseconds::rep flush_ms = o.flush_interval.count();
+  add_options(app, o, min_duration, duration_s, console);
+  app.add_option("--flush-interval", flush_ms,
+                 "longest wait before queued events reach the sinks, ms")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3'600'000));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    std::ostringstream text;
+    app.exit(e, text, text);
+    result.print_and_exit = text.str();
+    return result;
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(std::string(e.what()) + " (see --help)");
+  }
+  if (o.pids.empty()) throw UsageError("nothing to trace: give --pid PID (see --help)");
+  if (o.fn_specs.empty()) throw UsageError("nothing to trace: give --fn SPEC (see --help)");
+  if (!min_duration.empty()) o.min_duration_ns = parse_duration_ns(min_duration);
+  if (!console.empty()) o.console = console == "pretty" ? JsonStyle::kPretty : JsonStyle::kCompact;
+  if (duration_s > 0) {
+    o.duration = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(duration_s * 1000)));
+  }
+  o.flush_interval = std::chrono::milliseconds(flush_ms);
+  return result;
+}
+
+}  // namespace profilis

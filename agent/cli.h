@@ -1,0 +1,44 @@
+// The command line of DESIGN §4, as far as this version implements it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporters/json_event.h"
+
+namespace profilis {
+
+struct Options {
+  std::vector<pid_t> pids;
+  std::vector<std::string> fn_specs;
+  std::uint64_t min_duration_ns = 0;
+  std::optional<JsonStyle> console;  // set when --console is given
+  std::optional<std::string> jsonl_dir;
+  std::string jsonl_prefix = "profilis";
+  std::string service;  // empty: each target's comm
+  std::size_t queue_size = 2048;
+  std::size_t batch_max = 256;
+  std::chrono::milliseconds flush_interval{500};
+  std::optional<std::chrono::milliseconds> duration;
+  bool verbose = false;
+};
+
+struct CliResult {
+  Options options;
+  // Set for --help and --version: print it to stdout and exit 0.
+  std::optional<std::string> print_and_exit;
+};
+
+// Throws UsageError (exit 2) with CLI11's message for an unknown or malformed option.
+CliResult parse_cli(int argc, const char* const* argv);
+
+// "250us", "1ms", "1.5s", "500ns", "2m" → nanoseconds. Throws UsageError for anything else.
+std::uint64_t parse_duration_ns(std::string_view text);
+
+}  // namespace profilis

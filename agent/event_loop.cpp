@@ -1,0 +1,105 @@
+#include "agent/event_loop.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "agent/errors.h"
+
+namespace profilis {
+namespace {
+
+// epoll tags: small numbers for the fixed fds, kPidBase + index for each target's pidfd.
+constexpr std::uint64_t kRing = 1, kSignal = 2, kTimer = 3, kPidBase = 100;
+
+int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+}  // namespace
+
+EventLoop::EventLoop(int ring_epoll_fd, const std::vector<pid_t>& pids,
+                     std::optional<std::chrono::milliseconds> duration)
+    : ring_epoll_fd_(ring_epoll_fd) {
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_ < 0) throw RuntimeError(errno_message("epoll_create1", errno));
+  watch(ring_epoll_fd, kRing);
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal_fd_ = ::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd_ < 0) throw RuntimeError(errno_message("signalfd", errno));
+  watch(signal_fd_, kSignal);
+
+  for (pid_t pid : pids) {
+    int fd = open_pidfd(pid);
+    if (fd < 0) {
+      if (errno == ESRCH) continue;  // already gone: counts as exited
+      throw RuntimeError(errno_message("pidfd_open(" + std::to_string(pid) + ")", errno));
+    }
+    watch(fd, kPidBase + pid_fds_.size());
+    pid_fds_.push_back(fd);
+  }
+  live_ = pid_fds_.size();
+
+  if (duration) {
+    timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (timer_fd_ < 0) throw RuntimeError(errno_message("timerfd_create", errno));
+    itimerspec spec{};
+    spec.it_value.tv_sec = duration->count() / 1000;
+    spec.it_value.tv_nsec = (duration->count() % 1000) * 1'000'000;
+    ::timerfd_settime(timer_fd_, 0, &spec, nullptr);
+    watch(timer_fd_, kTimer);
+  }
+}
+
+EventLoop::~EventLoop() {
+  for (int fd : pid_fds_) ::close(fd);
+  for (int fd : {timer_fd_, signal_fd_, epoll_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void EventLoop::watch(int fd, std::uint64_t tag) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = tag;
+  if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    throw RuntimeError(errno_message("epoll_ctl", errno));
+  }
+}
+
+EventLoop::Wake EventLoop::wait() {
+  if (live_ == 0) return Wake::kTargetExited;
+  epoll_event ev{};
+  int n = ::epoll_wait(epoll_, &ev, 1, -1);
+  if (n < 0) {
+    if (errno == EINTR) return Wake::kNothing;
+    throw RuntimeError(errno_message("epoll_wait", errno));
+  }
+  if (n == 0) return Wake::kNothing;
+  switch (ev.data.u64) {
+    case kRing:
+      return Wake::kRecords;
+    case kSignal:
+      return Wake::kStop;
+    case kTimer:
+      return Wake::kDeadline;
+    default: {
+      // An exited process's pidfd stays readable: stop watching it, once.
+      const int fd = pid_fds_[ev.data.u64 - kPidBase];
+      ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+      --live_;
+      return live_ == 0 ? Wake::kTargetExited : Wake::kNothing;
+    }
+  }
+}
+
+}  // namespace profilis

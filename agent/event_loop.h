@@ -1,0 +1,39 @@
+// The agent's one wait: the ring buffer, stop signals, target exits and the --duration timer, all
+// as file descriptors in one epoll set, so nothing is polled on a timer.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+namespace profilis {
+
+class EventLoop {
+ public:
+  enum class Wake { kRecords, kStop, kTargetExited, kDeadline, kNothing };
+
+  // Blocks SIGINT and SIGTERM for the calling thread and the threads it starts later, and receives
+  // them through a signalfd instead: no signal handler, no global flag.
+  EventLoop(int ring_epoll_fd, const std::vector<pid_t>& pids,
+            std::optional<std::chrono::milliseconds> duration);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  Wake wait();
+  std::size_t live_targets() const { return live_; }
+
+ private:
+  void watch(int fd, std::uint64_t tag);
+
+  int epoll_ = -1;
+  int signal_fd_ = -1;
+  int timer_fd_ = -1;
+  int ring_epoll_fd_ = -1;
+  std::vector<int> pid_fds_;
+  std::size_t live_ = 0;
+};
+
+}  // namespace profilis

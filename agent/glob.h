@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string_view>
+
+namespace profilis {
+
+// Shell-style match of the whole text: `*` any run (also empty), `?` one byte, everything else
+// literal.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+// True when the pattern has a wildcard, i.e. it may match more than one name.
+bool is_glob(std::string_view pattern);
+
+}  // namespace profilis

@@ -1,0 +1,62 @@
+// The function-latency BPF program: open → configure → load → attach, every libbpf object owned.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "profilis_records.h"
+
+struct fn_latency_bpf;
+struct bpf_link;
+
+namespace profilis {
+
+struct LoadOptions {
+  std::uint64_t min_duration_ns = 0;
+  std::uint32_t ring_buffer_bytes = 8u << 20;  // a power of two, as the kernel requires
+};
+
+using DropCounts = std::array<std::uint64_t, PROFILIS_DROP__COUNT>;
+
+class FnLatencyProgram {
+ public:
+  // Throws RuntimeError (or PrivilegeError when the kernel refuses for lack of privileges) with
+  // libbpf's reason.
+  static FnLatencyProgram load(const LoadOptions& options);
+
+  FnLatencyProgram(FnLatencyProgram&&) noexcept = default;
+  FnLatencyProgram& operator=(FnLatencyProgram&&) noexcept = default;
+  ~FnLatencyProgram();
+
+  void add_target_pid(pid_t pid);
+  // A uprobe and a uretprobe on `path` at `file_offset`, restricted to `pid`; `cookie` comes back
+  // in every record. Throws RuntimeError naming the probe that failed.
+  void attach(pid_t pid, const std::string& path, std::uint64_t file_offset, std::uint64_t cookie,
+              const std::string& label);
+  void detach_all();
+
+  int ring_buffer_fd() const;
+  std::size_t link_count() const { return links_.size(); }
+  // Per reason, summed over CPUs; cumulative since load.
+  DropCounts drops() const;
+
+ private:
+  struct SkeletonDeleter {
+    void operator()(fn_latency_bpf* skel) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* link) const;
+  };
+  explicit FnLatencyProgram(std::unique_ptr<fn_latency_bpf, SkeletonDeleter> skel);
+
+  // Declared before links_: links are destroyed first, then the programs they point to.
+  std::unique_ptr<fn_latency_bpf, SkeletonDeleter> skel_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+};
+
+}  // namespace profilis

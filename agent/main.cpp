@@ -1,0 +1,25 @@
+#include <cstdio>
+#include <exception>
+
+#include "agent/agent.h"
+#include "agent/cli.h"
+#include "agent/errors.h"
+
+int main(int argc, char** argv) {
+  using profilis::ExitCode;
+  try {
+    const auto cli = profilis::parse_cli(argc, argv);
+    if (cli.print_and_exit) {
+      std::fputs(cli.print_and_exit->c_str(), stdout);
+      return 0;
+    }
+    profilis::run_agent(cli.options);
+    return static_cast<int>(ExitCode::kOk);
+  } catch (const profilis::AgentError& e) {
+    std::fprintf(stderr, "profilis-agent: error: %s\n", e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "profilis-agent: error: %s\n", e.what());
+    return static_cast<int>(ExitCode::kRuntime);
+  }
+}

@@ -1,0 +1,23 @@
+// Reading what a process maps, from /proc/PID/maps.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace profilis {
+
+// Distinct file paths mapped by the process, in the order they first appear. Anonymous mappings,
+// pseudo files ([heap], [vdso], ...) and deleted files are left out.
+std::vector<std::string> parse_mapped_files(std::string_view maps_text);
+
+// The mapped path that `object` names: a path (compared as given), or a file name such as
+// "libc.so.6" or "libpq.so.5" that equals a mapped file's base name or is a prefix of it up to a
+// dot (so "libpq.so.5" finds "libpq.so.5.15").
+std::optional<std::string> find_mapped_object(const std::vector<std::string>& mapped,
+                                              std::string_view object);
+
+}  // namespace profilis

@@ -1,0 +1,33 @@
+// Turns raw ring-buffer records into events.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "exporters/event.h"
+
+namespace profilis {
+
+class RecordDecoder {
+ public:
+  // `fn_names[cookie]` names the function a record's cookie points to; `services` maps a pid to its
+  // service label; `clock_offset_ns` converts BPF monotonic time to Unix epoch time.
+  RecordDecoder(std::vector<std::string> fn_names, std::unordered_map<pid_t, std::string> services,
+                std::int64_t clock_offset_ns);
+
+  // nullopt for a record that is too short, of an unknown kind, or names an unknown function.
+  std::optional<Event> decode(const void* data, std::size_t size) const;
+
+ private:
+  std::vector<std::string> fn_names_;
+  std::unordered_map<pid_t, std::string> services_;
+  std::int64_t clock_offset_ns_;
+};
+
+}  // namespace profilis

@@ -1,0 +1,44 @@
+// Target resolution: from a pid and a --fn SPEC to the exact files and offsets to probe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace profilis {
+
+struct TracedProcess {
+  pid_t pid = 0;
+  std::string comm;
+  std::string exe;  // the executable's path as the process sees it
+  std::vector<std::string> mapped_files;
+};
+
+// Reads /proc/PID. Throws UsageError when there is no such process.
+TracedProcess inspect_process(pid_t pid);
+
+struct FnSpec {
+  std::string object;   // empty: the main executable
+  std::string pattern;  // a name or glob, mangled or demangled
+};
+
+// "[OBJECT:]PATTERN". The first ':' that is not part of a C++ "::" separates the object, so
+// "ns::fn" is a pattern and "libc.so.6:malloc" is an object and a pattern.
+FnSpec parse_fn_spec(std::string_view spec);
+
+struct FunctionProbe {
+  pid_t pid = 0;
+  std::string path;    // through /proc/PID so that it opens the target's file even in a container
+  std::string object;  // for messages: the path as the target maps it
+  std::uint64_t file_offset = 0;
+  std::string name;  // as reported in events: demangled for C++
+};
+
+// Every function of `spec` in the process, one probe per distinct code address. Throws UsageError
+// when the object is not mapped or nothing matches (naming up to five close matches).
+std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec);
+
+}  // namespace profilis

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Function latency: a uprobe and a uretprobe per traced function, paired per thread on a stack. */
+#include "profilis_records.h"
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u64 min_duration_ns = 0;
+
+struct frame {
+	__u64 sp; /* stack pointer at entry: where the return address lives */
+	__u64 start_ns;
+	__u64 fn_id;
+};
+
+struct call_stack {
+	__u32 depth;
+	__u32 _pad;
+	struct frame frames[PROFILIS_MAX_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* the agent resizes it before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PROFILIS_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct call_stack);
+} open_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROFILIS_MAX_TARGET_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} target_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PROFILIS_DROP__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* A call_stack is larger than the BPF stack, so new ones are copied from this zeroed slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct call_stack);
+} empty_stack SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline struct call_stack *stack_of(__u32 tid)
+{
+	struct call_stack *st = bpf_map_lookup_elem(&open_calls, &tid);
+	if (st)
+		return st;
+	__u32 zero = 0;
+	struct call_stack *empty = bpf_map_lookup_elem(&empty_stack, &zero);
+	if (!empty)
+		return 0;
+	bpf_map_update_elem(&open_calls, &tid, empty, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&open_calls, &tid);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(fn_entry)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	if (!bpf_map_lookup_elem(&target_pids, &pid))
+		return 0;
+	struct call_stack *st = stack_of(tid);
+	if (!st) {
+		count_drop(PROFILIS_DROP_NO_STACK);
+		return 0;
+	}
+	__u32 d = st->depth;
+	if (d >= PROFILIS_MAX_DEPTH) {
+		count_drop(PROFILIS_DROP_TOO_DEEP);
+		return 0;
+	}
+	struct frame *f = &st->frames[d & (PROFILIS_MAX_DEPTH - 1)];
+	f->sp = PT_REGS_SP(ctx);
+	f->start_ns = now;
+	f->fn_id = bpf_get_attach_cookie(ctx);
+	st->depth = d + 1;
+	return 0;
+}
+
+/* Frames whose stack pointer lies below the returning one belong to calls that were skipped by a
+ * longjmp or an unwind: they will never return, so they are discarded here. */
+static __always_inline void drop_abandoned(struct call_stack *st, __u64 entry_sp)
+{
+	for (int i = 0; i < PROFILIS_MAX_DEPTH; i++) {
+		__u32 d = st->depth;
+		if (d == 0 || st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)].sp >= entry_sp)
+			return;
+		st->depth = d - 1;
+		count_drop(PROFILIS_DROP_ABANDONED);
+	}
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(fn_return)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	if (!bpf_map_lookup_elem(&target_pids, &pid))
+		return 0;
+	struct call_stack *st = bpf_map_lookup_elem(&open_calls, &tid);
+	if (!st) {
+		count_drop(PROFILIS_DROP_UNMATCHED);
+		return 0;
+	}
+	/* `ret` popped the return address, so the entry stack pointer is 8 bytes lower. */
+	__u64 entry_sp = PT_REGS_SP(ctx) - 8;
+	__u64 fn_id = bpf_get_attach_cookie(ctx);
+	drop_abandoned(st, entry_sp);
+	__u32 d = st->depth;
+	if (d == 0) {
+		count_drop(PROFILIS_DROP_UNMATCHED);
+		return 0;
+	}
+	struct frame *f = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
+	if (f->sp != entry_sp || f->fn_id != fn_id) {
+		count_drop(PROFILIS_DROP_UNMATCHED);
+		return 0;
+	}
+	st->depth = d - 1;
+	__u64 dur = now - f->start_ns;
+	if (dur < min_duration_ns)
+		return 0;
+
+	struct profilis_fn_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+		return 0;
+	}
+	r->kind = PROFILIS_RECORD_FN;
+	r->pid = pid;
+	r->tid = tid;
+	r->depth = d - 1;
+	r->start_ns = f->start_ns;
+	r->dur_ns = dur;
+	r->fn_id = fn_id;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}

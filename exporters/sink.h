@@ -1,0 +1,22 @@
+// What the collector delivers batches to.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "exporters/event.h"
+
+namespace profilis {
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual std::string_view name() const = 0;
+  // Called from the collector's one sink thread only. May throw: the collector counts the failure
+  // and goes on with the other sinks.
+  virtual void write(std::span<const Event> batch) = 0;
+  // Called once, after the last write.
+  virtual void finalize() = 0;
+};
+
+}  // namespace profilis

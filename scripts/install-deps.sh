@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests and the demo need. Idempotent: when all are
+# present it changes nothing and touches no network.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ clang bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
+  libcli11-dev nlohmann-json3-dev
+  # tests, benchmarks, checks
+  googletest libgtest-dev libbenchmark-dev binutils util-linux clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root to install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"

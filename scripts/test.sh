@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is needed, checks formatting, builds, runs
+# unit and end-to-end tests, then builds and runs them again under AddressSanitizer and
+# UndefinedBehaviorSanitizer. End-to-end tests need root; with CI=true they fail instead of skipping.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+bash scripts/install-deps.sh
+bash scripts/check-format.sh
+
+echo "== build (RelWithDebInfo)"
+bash scripts/build.sh "$root/build"
+echo "== tests"
+ctest --test-dir "$root/build" --output-on-failure --timeout 300
+
+echo "== build (ASan + UBSan)"
+bash scripts/build.sh "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DPROFILIS_SANITIZE=ON -DPROFILIS_BENCH=OFF
+echo "== tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$root/build-asan" --output-on-failure --timeout 300
+echo "== all tests passed"
