@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Function latency: a uprobe and a uretprobe per traced function, paired per thread on a stack. */
-#include "profilis_records.h"
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "profilis_records.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
