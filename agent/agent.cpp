@@ -2,6 +2,7 @@
 
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <unordered_map>
@@ -37,7 +38,11 @@ struct Plan {
 // Resolves every --fn for every --pid before anything is loaded, so bad input fails fast and whole.
 Plan plan_probes(const Options& options) {
   Plan plan;
-  for (pid_t pid : options.pids) plan.processes.push_back(inspect_process(pid));
+  for (pid_t pid : options.pids) {
+    const bool repeated = std::any_of(plan.processes.begin(), plan.processes.end(),
+                                      [&](const TracedProcess& p) { return p.pid == pid; });
+    if (!repeated) plan.processes.push_back(inspect_process(pid));
+  }
   for (const auto& process : plan.processes) {
     for (const auto& spec : options.fn_specs) {
       auto probes = resolve_functions(process, parse_fn_spec(spec));
@@ -118,7 +123,9 @@ void run_agent(const Options& options) {
   const RecordDecoder decoder(std::move(fn_names), service_labels(options, plan),
                               monotonic_to_realtime_offset_ns());
   RingReader reader(program.ring_buffer_fd(), decoder, collector);
-  EventLoop loop(reader.epoll_fd(), options.pids, options.duration);
+  std::vector<pid_t> pids;
+  for (const auto& process : plan.processes) pids.push_back(process.pid);
+  EventLoop loop(reader.epoll_fd(), pids, options.duration);
   collector.start();  // after EventLoop blocked the stop signals, so the sink thread inherits that
   std::fprintf(stderr, "profilis-agent: tracing %zu function(s) in %zu process(es)\n",
                plan.probes.size(), plan.processes.size());

@@ -34,6 +34,16 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
+// The process a thread id belongs to (its own id for a main thread), 0 when unreadable.
+pid_t thread_group_of(pid_t pid) {
+  std::istringstream status(read_text(proc_path(pid, "status")));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("Tgid:")) return static_cast<pid_t>(std::stol(line.substr(5)));
+  }
+  return 0;
+}
+
 std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 std::string mapped_libraries(const TracedProcess& process) {
@@ -69,6 +79,10 @@ TracedProcess inspect_process(pid_t pid) {
   if (!std::filesystem::exists(proc_path(pid, ""), ec)) {
     throw UsageError("no process with pid " + std::to_string(pid) + " (check it with `ps -p " +
                      std::to_string(pid) + "`)");
+  }
+  if (const pid_t tgid = thread_group_of(pid); tgid != 0 && tgid != pid) {
+    throw UsageError("pid " + std::to_string(pid) + " is a thread of process " +
+                     std::to_string(tgid) + "; give --pid " + std::to_string(tgid));
   }
   process.comm = read_text(proc_path(pid, "comm"));
   if (!process.comm.empty() && process.comm.back() == '\n') process.comm.pop_back();
