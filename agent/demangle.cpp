@@ -90,6 +90,17 @@ std::size_t qualified_name_start(std::string_view prefix) {
   return start;
 }
 
+// "[abi:cxx11]" tags mark which libstdc++ ABI a name was built for: noise to a reader, and a user
+// asking for "ns::fn" means the tagged "ns::fn[abi:cxx11]" too.
+std::string without_abi_tags(std::string text) {
+  for (std::size_t at; (at = text.find("[abi:")) != std::string::npos;) {
+    const std::size_t close = text.find(']', at);
+    if (close == std::string::npos) break;
+    text.erase(at, close - at + 1);
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string demangle(std::string_view name) {
@@ -99,7 +110,7 @@ std::string demangle(std::string_view name) {
   std::unique_ptr<char, decltype(&std::free)> result(
       abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status), &std::free);
   if (status != 0 || result == nullptr) return {};
-  return result.get();
+  return without_abi_tags(result.get());
 }
 
 std::string_view without_parameters(std::string_view demangled) {

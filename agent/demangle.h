@@ -6,6 +6,7 @@
 namespace profilis {
 
 // The demangled form of an Itanium C++ ABI name, or an empty string when `name` is not one.
+// ABI tags ("[abi:cxx11]") are left out.
 std::string demangle(std::string_view name);
 
 // "ns::Cls::fn" for "ns::Cls::fn(int) const"; the input unchanged when it has no parameter list.

@@ -186,8 +186,8 @@ std::vector<FunctionSymbol> read_function_symbols(const std::string& elf_path) {
       read_symbol_table(elf.get(), scn, header, sections, symbols);
     }
   }
-  for (FunctionSymbol& symbol : symbols) symbol.demangled = demangle(symbol.name);
   drop_duplicates(symbols);
+  for (FunctionSymbol& symbol : symbols) symbol.demangled = demangle(symbol.name);
   return symbols;
 }
 
