@@ -2,6 +2,7 @@
 /* Function latency: a uprobe and a uretprobe per traced function, paired per thread on a stack. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "profilis_records.h"
 
@@ -75,6 +76,46 @@ static __always_inline struct call_stack *stack_of(__u32 tid)
 	return bpf_map_lookup_elem(&open_calls, &tid);
 }
 
+/* A call whose return address slot already holds the uretprobe trampoline is a tail call chained
+ * from a traced function that is still running at the same stack pointer. */
+static __always_inline int is_chained_call(__u64 sp)
+{
+	__u64 return_address = 0, trampoline = 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (bpf_probe_read_user(&return_address, sizeof(return_address), (void *)sp))
+		return 0;
+	trampoline = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	return trampoline != 0 && return_address == trampoline;
+}
+
+/* Frames that cannot be running any more: calls skipped by a longjmp or an unwind. The rules are
+ * the kernel's own for its return instances (arch_uretprobe_is_alive): at a new call, a frame at or
+ * below the new stack pointer is dead, unless the call is chained from it by a tail call; at a
+ * return, a frame below the returning stack pointer is dead. Their returns never come, so they are
+ * discarded and counted. */
+static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, int at_call)
+{
+	int chained = -1; /* unknown until a frame at exactly `sp` needs the answer */
+	for (int i = 0; i < PROFILIS_MAX_DEPTH; i++) {
+		__u32 d = st->depth;
+		if (d == 0)
+			return;
+		__u64 frame_sp = st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)].sp;
+		if (frame_sp > sp)
+			return;
+		if (frame_sp == sp) {
+			if (!at_call)
+				return;
+			if (chained < 0)
+				chained = is_chained_call(sp);
+			if (chained)
+				return;
+		}
+		st->depth = d - 1;
+		count_drop(PROFILIS_DROP_ABANDONED);
+	}
+}
+
 SEC("uprobe")
 int BPF_KPROBE(fn_entry)
 {
@@ -88,30 +129,19 @@ int BPF_KPROBE(fn_entry)
 		count_drop(PROFILIS_DROP_NO_STACK);
 		return 0;
 	}
+	__u64 sp = PT_REGS_SP(ctx);
+	drop_dead_frames(st, sp, 1);
 	__u32 d = st->depth;
 	if (d >= PROFILIS_MAX_DEPTH) {
 		count_drop(PROFILIS_DROP_TOO_DEEP);
 		return 0;
 	}
 	struct frame *f = &st->frames[d & (PROFILIS_MAX_DEPTH - 1)];
-	f->sp = PT_REGS_SP(ctx);
+	f->sp = sp;
 	f->start_ns = now;
 	f->fn_id = bpf_get_attach_cookie(ctx);
 	st->depth = d + 1;
 	return 0;
-}
-
-/* Frames whose stack pointer lies below the returning one belong to calls that were skipped by a
- * longjmp or an unwind: they will never return, so they are discarded here. */
-static __always_inline void drop_abandoned(struct call_stack *st, __u64 entry_sp)
-{
-	for (int i = 0; i < PROFILIS_MAX_DEPTH; i++) {
-		__u32 d = st->depth;
-		if (d == 0 || st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)].sp >= entry_sp)
-			return;
-		st->depth = d - 1;
-		count_drop(PROFILIS_DROP_ABANDONED);
-	}
 }
 
 SEC("uretprobe")
@@ -130,7 +160,7 @@ int BPF_KRETPROBE(fn_return)
 	/* `ret` popped the return address, so the entry stack pointer is 8 bytes lower. */
 	__u64 entry_sp = PT_REGS_SP(ctx) - 8;
 	__u64 fn_id = bpf_get_attach_cookie(ctx);
-	drop_abandoned(st, entry_sp);
+	drop_dead_frames(st, entry_sp, 0);
 	__u32 d = st->depth;
 	if (d == 0) {
 		count_drop(PROFILIS_DROP_UNMATCHED);
