@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "agent/errors.h"
@@ -17,9 +18,10 @@ constexpr const char* kDescription =
     "Exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 missing privileges or kernel "
     "support.";
 
-void add_options(CLI::App& app, Options& o, std::string& min_duration, double& duration_s,
+void add_options(CLI::App& app, Options& o, std::string& min_duration, std::string& duration,
                  std::string& console) {
-  app.add_option("-p,--pid", o.pids, "trace this process (repeatable)")->check(CLI::PositiveNumber);
+  app.add_option("-p,--pid", o.pids, "trace this process (repeatable)")
+      ->check(CLI::Range(1, std::numeric_limits<pid_t>::max()));
   app.add_option("--fn", o.fn_specs,
                  "function latency: [OBJECT:]PATTERN, OBJECT a path or a mapped library name "
                  "(libc.so.6), default the main executable; PATTERN a name or glob (*, ?) matched "
@@ -41,9 +43,23 @@ void add_options(CLI::App& app, Options& o, std::string& min_duration, double& d
   app.add_option("--batch-max", o.batch_max, "largest batch handed to the sinks")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
-  app.add_option("--duration", duration_s, "stop after this many seconds")
-      ->check(CLI::PositiveNumber);
+  app.add_option("--duration", duration, "stop after this many seconds (fractions allowed)");
   app.add_flag("-v,--verbose", o.verbose, "say what is attached where, and libbpf's messages");
+}
+
+// Whole milliseconds, rounded up so that a tiny positive value still runs. Bounded well inside what
+// std::chrono::milliseconds holds: NaN, infinities and absurd values are refused, not wrapped.
+std::chrono::milliseconds parse_seconds(const std::string& text) {
+  constexpr double kMaxSeconds = 100.0 * 365 * 24 * 3600;
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc() || end != text.data() + text.size() || !(seconds > 0) ||
+      seconds > kMaxSeconds) {
+    throw UsageError(
+        "--duration: expected a positive number of seconds (at most 100 years), got '" + text +
+        "'");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
 }
 
 }  // namespace
@@ -78,10 +94,9 @@ CliResult parse_cli(int argc, const char* const* argv) {
   Options& o = result.options;
   CLI::App app{kDescription, "profilis-agent"};
   app.set_version_flag("--version", std::string("profilis-agent ") + PROFILIS_VERSION);
-  std::string min_duration, console;
-  double duration_s = 0;
+  std::string min_duration, console, duration;
   std::chrono::milliseconds::rep flush_ms = o.flush_interval.count();
-  add_options(app, o, min_duration, duration_s, console);
+  add_options(app, o, min_duration, duration, console);
   app.add_option("--flush-interval", flush_ms,
                  "longest wait before queued events reach the sinks, ms")
       ->capture_default_str()
@@ -100,9 +115,7 @@ CliResult parse_cli(int argc, const char* const* argv) {
   if (o.fn_specs.empty()) throw UsageError("nothing to trace: give --fn SPEC (see --help)");
   if (!min_duration.empty()) o.min_duration_ns = parse_duration_ns(min_duration);
   if (!console.empty()) o.console = console == "pretty" ? JsonStyle::kPretty : JsonStyle::kCompact;
-  if (duration_s > 0) {
-    o.duration = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(duration_s * 1000)));
-  }
+  if (!duration.empty()) o.duration = parse_seconds(duration);
   o.flush_interval = std::chrono::milliseconds(flush_ms);
   return result;
 }

@@ -44,11 +44,16 @@ std::uint64_t Collector::sink_errors(std::size_t index) const {
 void Collector::stop() {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ && !thread_.joinable()) return;
+    if (stopping_) return;
     stopping_ = true;
   }
   wake_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  // Never started: drain and finalize right here, so the sinks are finalized either way.
+  if (thread_.joinable()) {
+    thread_.join();
+  } else {
+    run();
+  }
 }
 
 void Collector::run() {

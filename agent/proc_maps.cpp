@@ -26,14 +26,19 @@ std::vector<std::string> parse_mapped_files(std::string_view maps_text) {
 
 std::optional<std::string> find_mapped_object(const std::vector<std::string>& mapped,
                                               std::string_view object) {
-  const bool is_path = object.find('/') != std::string_view::npos;
+  if (object.find('/') != std::string_view::npos) {
+    const auto it = std::find(mapped.begin(), mapped.end(), object);
+    return it == mapped.end() ? std::nullopt : std::optional<std::string>(*it);
+  }
+  auto base_of = [](const std::string& path) {
+    return std::string_view(path).substr(path.rfind('/') + 1);
+  };
+  // An exact file name wins over a version prefix, wherever each is in the maps.
   for (const std::string& path : mapped) {
-    if (is_path) {
-      if (path == object) return path;
-      continue;
-    }
-    const std::string_view base = std::string_view(path).substr(path.rfind('/') + 1);
-    if (base == object) return path;
+    if (base_of(path) == object) return path;
+  }
+  for (const std::string& path : mapped) {
+    const std::string_view base = base_of(path);
     if (base.size() > object.size() && base.starts_with(object) && base[object.size()] == '.') {
       return path;
     }

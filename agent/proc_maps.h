@@ -16,7 +16,7 @@ std::vector<std::string> parse_mapped_files(std::string_view maps_text);
 
 // The mapped path that `object` names: a path (compared as given), or a file name such as
 // "libc.so.6" or "libpq.so.5" that equals a mapped file's base name or is a prefix of it up to a
-// dot (so "libpq.so.5" finds "libpq.so.5.15").
+// dot (so "libpq.so.5" finds "libpq.so.5.15"). An exact base name is preferred over a prefix.
 std::optional<std::string> find_mapped_object(const std::vector<std::string>& mapped,
                                               std::string_view object);
 

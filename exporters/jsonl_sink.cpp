@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <ctime>
 #include <system_error>
+#include <utility>
 
 #include "exporters/json_event.h"
 
@@ -84,8 +86,10 @@ JsonlSink::JsonlSink(JsonlOptions options) : options_(std::move(options)) {
   std::error_code ec;
   std::filesystem::create_directories(options_.dir, ec);
   if (ec) throw std::system_error(ec, "jsonl: cannot create " + options_.dir.string());
-  recover_leftover();
-  open_active();
+  if (open_active() > 0) {
+    recover_leftover();
+    open_active();
+  }
 }
 
 JsonlSink::~JsonlSink() {
@@ -96,37 +100,45 @@ std::filesystem::path JsonlSink::active_path() const {
   return options_.dir / (options_.prefix + "-active.jsonl.tmp");
 }
 
-void JsonlSink::recover_leftover() {
+off_t JsonlSink::open_active() {
   const auto path = active_path();
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return;
-    throw_errno("jsonl: open leftover " + path.string());
-  }
-  struct stat st {};
-  ::fstat(fd, &st);
-  const off_t keep = complete_lines_size(fd, st.st_size);
-  if (keep != st.st_size) {
-    ++recovered_partial_lines_;
-    if (::ftruncate(fd, keep) != 0) {
+  for (;;) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno("jsonl: open " + path.string());
+    // The lock tells a live writer's file from a crashed one's leftover: a second agent on the
+    // same directory and prefix must not "recover" (and so steal) the first one's active file.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
       ::close(fd);
-      throw_errno("jsonl: truncate leftover " + path.string());
+      errno = err;
+      throw_errno("jsonl: " + path.string() +
+                  " is being written by another process (another agent?); give each agent its own "
+                  "--jsonl-dir or --jsonl-prefix");
     }
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (keep == 0) {
-    ::unlink(path.c_str());
-  } else {
-    finalized_.push_back(rename_without_overwrite(path, options_.dir, options_.prefix));
+    struct stat opened {
+    }, named{};
+    // Locked, but the holder may have renamed it away just before: then start over on the name.
+    if (::fstat(fd, &opened) == 0 && ::stat(path.c_str(), &named) == 0 &&
+        opened.st_ino == named.st_ino && opened.st_dev == named.st_dev) {
+      fd_ = fd;
+      bytes_in_active_ = 0;
+      return opened.st_size;
+    }
+    ::close(fd);
   }
 }
 
-void JsonlSink::open_active() {
+void JsonlSink::recover_leftover() {
   const auto path = active_path();
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw_errno("jsonl: open " + path.string());
-  bytes_in_active_ = 0;
+  struct stat st {};
+  ::fstat(fd_, &st);
+  const off_t keep = complete_lines_size(fd_, st.st_size);
+  if (keep != st.st_size) {
+    ++recovered_partial_lines_;
+    if (::ftruncate(fd_, keep) != 0) throw_errno("jsonl: truncate leftover " + path.string());
+  }
+  bytes_in_active_ = static_cast<std::uint64_t>(keep);
+  finalize_active();
 }
 
 void JsonlSink::write(std::span<const Event> batch) {
@@ -139,15 +151,18 @@ void JsonlSink::write(std::span<const Event> batch) {
 
 void JsonlSink::finalize_active() {
   if (fd_ < 0) return;
-  const auto path = active_path();
-  ::fsync(fd_);
-  ::close(fd_);
-  fd_ = -1;
+  // Closed (and so unlocked) only after the rename or unlink: no other writer can take over the
+  // file in between.
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{std::exchange(fd_, -1)};
+  ::fsync(closer.fd);
   if (bytes_in_active_ == 0) {
-    ::unlink(path.c_str());  // an empty file carries nothing worth a name
+    ::unlink(active_path().c_str());  // an empty file carries nothing worth a name
     return;
   }
-  finalized_.push_back(rename_without_overwrite(path, options_.dir, options_.prefix));
+  finalized_.push_back(rename_without_overwrite(active_path(), options_.dir, options_.prefix));
 }
 
 void JsonlSink::finalize() { finalize_active(); }

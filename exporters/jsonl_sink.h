@@ -3,6 +3,8 @@
 // overwritten (a "-N" suffix is added instead).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -20,7 +22,8 @@ struct JsonlOptions {
 class JsonlSink : public Sink {
  public:
   // Creates the directory when needed and first finalizes an active file left by a crash, cutting
-  // off its partial last line. Throws std::system_error when the directory cannot be used.
+  // off its partial last line. Throws std::system_error when the directory cannot be used or
+  // another live writer holds the active file.
   explicit JsonlSink(JsonlOptions options);
   ~JsonlSink() override;
   JsonlSink(const JsonlSink&) = delete;
@@ -37,7 +40,9 @@ class JsonlSink : public Sink {
   const std::vector<std::filesystem::path>& finalized_files() const { return finalized_; }
 
  private:
-  void open_active();
+  // Opens and locks the active file, creating it when missing; returns its size (non-zero: a
+  // leftover). Throws std::system_error when another live writer holds it.
+  off_t open_active();
   void finalize_active();
   void recover_leftover();
 

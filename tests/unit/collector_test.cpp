@@ -296,6 +296,18 @@ TEST(Collector, shouldFinalizeOnceWhenDestroyedWithoutStop) {
   EXPECT_EQ(record->finalized(), 1);
 }
 
+// The agent can fail between building the collector and starting it; queued events and the sinks'
+// finalization must not be lost to that.
+TEST(Collector, shouldDeliverAndFinalizeOnStopWhenNeverStarted) {
+  auto record = std::make_shared<Record>();
+  Collector collector(CollectorOptions{.queue_size = 100, .batch_max = 2, .flush_interval = 3600s},
+                      sinks_of(std::make_unique<RecordingSink>(record)));
+  for (std::uint64_t i = 0; i < 5; ++i) collector.push(event_with_seq(i));
+  collector.stop();
+  EXPECT_EQ(record->sequence(), iota(0, 5));
+  EXPECT_EQ(record->finalized(), 1);
+}
+
 TEST(Collector, shouldFinalizeWithoutWritesWhenNothingWasPushed) {
   auto record = std::make_shared<Record>();
   Collector collector(CollectorOptions{.queue_size = 10, .batch_max = 10, .flush_interval = 5ms},

@@ -141,6 +141,12 @@ TEST(FindMappedObject, shouldFindByExactBaseName) {
   EXPECT_EQ(find_mapped_object(kMapped, "my app"), "/usr/bin/my app");
 }
 
+TEST(FindMappedObject, shouldPreferAnExactBaseNameOverAnEarlierPrefixMatch) {
+  const std::vector<std::string> mapped = {"/opt/a/libx.so.1.2", "/opt/b/libx.so.1"};
+  EXPECT_EQ(find_mapped_object(mapped, "libx.so.1"), "/opt/b/libx.so.1");
+  EXPECT_EQ(find_mapped_object(mapped, "libx.so"), "/opt/a/libx.so.1.2");
+}
+
 TEST(FindMappedObject, shouldFindBySonamePrefixUpToADot) {
   EXPECT_EQ(find_mapped_object(kMapped, "libpq.so.5"), "/usr/lib/x86_64-linux-gnu/libpq.so.5.15");
   EXPECT_EQ(find_mapped_object(kMapped, "libpq.so"), "/usr/lib/x86_64-linux-gnu/libpq.so.5.15");
