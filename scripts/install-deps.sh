@@ -6,9 +6,9 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ clang bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
-  libcli11-dev nlohmann-json3-dev
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests, benchmarks, checks
-  googletest libgtest-dev libbenchmark-dev binutils util-linux clang-format
+  googletest libgtest-dev libbenchmark-dev binutils util-linux clang-format prometheus
 )
 
 missing=()
