@@ -1,8 +1,10 @@
 #include "agent/agent.h"
 
 #include <bpf/libbpf.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <unordered_map>
@@ -10,6 +12,7 @@
 #include "agent/collector.h"
 #include "agent/errors.h"
 #include "agent/event_loop.h"
+#include "agent/health_metrics.h"
 #include "agent/loader.h"
 #include "agent/privileges.h"
 #include "agent/record_decoder.h"
@@ -18,6 +21,10 @@
 #include "agent/wall_clock.h"
 #include "exporters/console_sink.h"
 #include "exporters/jsonl_sink.h"
+#include "exporters/metrics_server.h"
+#include "exporters/prometheus_registry.h"
+#include "exporters/prometheus_sink.h"
+#include "exporters/prometheus_text.h"
 
 namespace profilis {
 namespace {
@@ -52,20 +59,66 @@ Plan plan_probes(const Options& options) {
   return plan;
 }
 
-std::vector<std::unique_ptr<Sink>> make_sinks(const Options& options) {
+// The sinks, and what the agent needs to reach of them after handing them to the collector.
+struct Outputs {
+  std::unique_ptr<Registry> registry;  // set with --prometheus
+  const JsonlSink* jsonl = nullptr;    // owned by the collector
   std::vector<std::unique_ptr<Sink>> sinks;
+};
+
+std::string host_name() {
+  char name[256] = {};
+  return ::gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string("unknown");
+}
+
+Outputs make_outputs(const Options& options) {
+  Outputs out;
   if (options.jsonl_dir) {
     try {
-      sinks.push_back(
-          std::make_unique<JsonlSink>(JsonlOptions{*options.jsonl_dir, options.jsonl_prefix}));
+      auto jsonl =
+          std::make_unique<JsonlSink>(JsonlOptions{.dir = *options.jsonl_dir,
+                                                   .prefix = options.jsonl_prefix,
+                                                   .rotate_bytes = options.jsonl_rotate_bytes,
+                                                   .rotate_secs = options.jsonl_rotate_secs});
+      out.jsonl = jsonl.get();
+      out.sinks.push_back(std::move(jsonl));
     } catch (const std::system_error& e) {
       throw UsageError(std::string("--jsonl-dir: ") + e.what());
     }
   }
-  if (options.console || sinks.empty()) {
-    sinks.push_back(std::make_unique<ConsoleSink>(options.console.value_or(JsonStyle::kCompact)));
+  if (options.prometheus) {
+    out.registry = std::make_unique<Registry>();
+    out.sinks.push_back(std::make_unique<PrometheusSink>(
+        *out.registry,
+        PrometheusSinkOptions{.instance = options.instance.empty() ? host_name() : options.instance,
+                              .worker = options.worker,
+                              .version = PROFILIS_VERSION}));
   }
-  return sinks;
+  if (options.console || out.sinks.empty()) {
+    out.sinks.push_back(
+        std::make_unique<ConsoleSink>(options.console.value_or(JsonStyle::kCompact)));
+  }
+  return out;
+}
+
+ListenAddress listen_address(const std::string& text) {
+  try {
+    return parse_listen_address(text);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--prometheus: ") + e.what());
+  }
+}
+
+std::unique_ptr<MetricsServer> serve_metrics(const Options& options, const Registry& registry,
+                                             const std::atomic<bool>& attached) {
+  try {
+    return std::make_unique<MetricsServer>(
+        listen_address(*options.prometheus), [&registry] { return render_text(registry); },
+        [&attached] { return attached.load(); });
+  } catch (const std::runtime_error& e) {
+    if (dynamic_cast<const AgentError*>(&e)) throw;
+    throw RuntimeError(std::string("--prometheus: ") + e.what());
+  }
 }
 
 std::unordered_map<pid_t, std::string> service_labels(const Options& options, const Plan& plan) {
@@ -117,16 +170,24 @@ void run_agent(const Options& options) {
     fn_names.push_back(probe.name);
   }
 
+  Outputs outputs = make_outputs(options);
   Collector collector(
       CollectorOptions{options.queue_size, options.batch_max, options.flush_interval},
-      make_sinks(options));
+      std::move(outputs.sinks));
   const RecordDecoder decoder(std::move(fn_names), service_labels(options, plan),
                               monotonic_to_realtime_offset_ns());
   RingReader reader(program.ring_buffer_fd(), decoder, collector);
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);
   EventLoop loop(reader.epoll_fd(), pids, options.duration);
-  collector.start();  // after EventLoop blocked the stop signals, so the sink thread inherits that
+  // Threads start only now, after EventLoop blocked the stop signals: they inherit that mask.
+  collector.start();
+  std::atomic<bool> attached{true};
+  std::unique_ptr<MetricsServer> server;  // declared last: its threads read everything above
+  if (outputs.registry) {
+    register_health_metrics(*outputs.registry, program, collector, reader, outputs.jsonl);
+    server = serve_metrics(options, *outputs.registry, attached);
+  }
   std::fprintf(stderr, "profilis-agent: tracing %zu function(s) in %zu process(es)\n",
                plan.probes.size(), plan.processes.size());
 
@@ -148,6 +209,7 @@ void run_agent(const Options& options) {
     }
   }
   program.detach_all();
+  attached = false;
   reader.drain();  // records submitted before the detach are still in the ring
   collector.stop();
   report_summary(reader, collector, program.drops());

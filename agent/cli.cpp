@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kDescription =
     "profilis-agent: eBPF latency profiler. Attaches uprobes to running processes and reports one "
-    "event per call (DESIGN §3) to the console and/or JSONL files.\n"
+    "event per call to the console, JSONL files and Prometheus metrics.\n"
     "Traces until SIGINT/SIGTERM, --duration, or until every traced process has exited.\n"
     "Exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 missing privileges or kernel "
     "support.";
@@ -35,7 +35,18 @@ void add_options(CLI::App& app, Options& o, std::string& min_duration, std::stri
   app.add_option("--jsonl-dir", o.jsonl_dir,
                  "write events as JSON lines into files in this directory");
   app.add_option("--jsonl-prefix", o.jsonl_prefix, "JSONL file name prefix")->capture_default_str();
+  app.add_option("--jsonl-rotate-bytes", o.jsonl_rotate_bytes,
+                 "rotate the JSONL file before it grows past this many bytes (0: never)")
+      ->capture_default_str();
+  app.add_option("--jsonl-rotate-secs", o.jsonl_rotate_secs,
+                 "rotate the JSONL file once it is this many seconds old (0: never)")
+      ->capture_default_str();
+  app.add_option("--prometheus", o.prometheus,
+                 "serve GET /metrics (and /healthz) at ADDR: 127.0.0.1:9464, or :9464 for every "
+                 "interface");
   app.add_option("--service", o.service, "service label (default: the target's comm)");
+  app.add_option("--instance", o.instance, "instance label (default: the host name)");
+  app.add_option("--worker", o.worker, "worker label (default: the traced process's pid)");
   app.add_option("--queue-size", o.queue_size,
                  "collector queue size; when full the oldest event is dropped and counted")
       ->capture_default_str()

@@ -21,7 +21,12 @@ struct Options {
   std::optional<JsonStyle> console;  // set when --console is given
   std::optional<std::string> jsonl_dir;
   std::string jsonl_prefix = "profilis";
-  std::string service;  // empty: each target's comm
+  std::uint64_t jsonl_rotate_bytes = 10'000'000;  // 0: never by size
+  std::uint64_t jsonl_rotate_secs = 300;          // 0: never by age
+  std::optional<std::string> prometheus;          // listen address for GET /metrics
+  std::string instance;                           // empty: the host name
+  std::string worker;                             // empty: each event's pid
+  std::string service;                            // empty: each target's comm
   std::size_t queue_size = 2048;
   std::size_t batch_max = 256;
   std::chrono::milliseconds flush_interval{500};

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "agent/batch_schedule.h"
+
 namespace profilis {
 
 Collector::Collector(CollectorOptions options, std::vector<std::unique_ptr<Sink>> sinks)
@@ -10,6 +12,7 @@ Collector::Collector(CollectorOptions options, std::vector<std::unique_ptr<Sink>
       sink_errors_(std::make_unique<std::atomic<std::uint64_t>[]>(sinks_.size())) {
   if (options_.queue_size == 0) options_.queue_size = 1;
   if (options_.batch_max == 0) options_.batch_max = 1;
+  ring_.resize(options_.queue_size);
 }
 
 Collector::~Collector() { stop(); }
@@ -18,23 +21,36 @@ void Collector::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void Collector::push(Event event) {
+void Collector::push(Event& event) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= options_.queue_size) {
-      queue_.pop_front();
+    if (count_ == ring_.size()) {
+      head_ = (head_ + 1) % ring_.size();
+      --count_;
       dropped_.fetch_add(1, std::memory_order_relaxed);
     }
-    queue_.push_back(std::move(event));
-    wake = queue_.size() >= options_.batch_max;
+    // A swap, not a move: the caller gets back an old event whose strings keep their capacity, so
+    // in the steady state nothing is allocated here nor freed on the sink thread.
+    std::swap(ring_[(head_ + count_) % ring_.size()], event);
+    ++count_;
+    wake = count_ == options_.batch_max;
   }
   if (wake) wake_.notify_one();
 }
 
+void Collector::push(Event&& event) {
+  Event owned = std::move(event);
+  push(owned);
+}
+
 std::size_t Collector::depth() const {
   std::lock_guard lock(mutex_);
-  return queue_.size();
+  return count_;
+}
+
+std::string_view Collector::sink_name(std::size_t index) const {
+  return index < sinks_.size() ? sinks_[index]->name() : std::string_view();
 }
 
 std::uint64_t Collector::sink_errors(std::size_t index) const {
@@ -57,29 +73,43 @@ void Collector::stop() {
 }
 
 void Collector::run() {
-  std::vector<Event> batch;
-  batch.reserve(options_.batch_max);
-  for (;;) {
-    bool last = false;
+  BatchSchedule schedule(options_.batch_max, options_.flush_interval, BatchSchedule::Clock::now());
+  std::vector<Event> batch(schedule.batch_max());
+  for (bool last = false; !last;) {
+    bool elapsed = false;
+    std::size_t n = 0;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, options_.flush_interval,
-                     [&] { return stopping_ || queue_.size() >= options_.batch_max; });
-      const std::size_t n = std::min(queue_.size(), options_.batch_max);
+      wake_.wait_until(lock, schedule.deadline(),
+                       [&] { return stopping_ || count_ >= schedule.batch_max(); });
+      const auto now = BatchSchedule::Clock::now();
+      n = schedule.due(count_, now, stopping_);
       for (std::size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+        std::swap(batch[i], ring_[head_]);  // the delivered events return to the ring for reuse
+        head_ = (head_ + 1) % ring_.size();
       }
-      last = stopping_ && queue_.empty();
+      count_ -= n;
+      last = stopping_ && count_ == 0;
+      elapsed = schedule.interval_elapsed(now);
+      if (elapsed) schedule.restart(now);
     }
-    if (!batch.empty()) deliver(batch);
-    batch.clear();
-    if (last) break;
+    if (n > 0) deliver(std::span<const Event>(batch.data(), n));
+    if (elapsed) tick_sinks();
   }
   finalize_sinks();
 }
 
-void Collector::deliver(const std::vector<Event>& batch) {
+void Collector::tick_sinks() {
+  for (std::size_t i = 0; i < sinks_.size(); ++i) {
+    try {
+      sinks_[i]->tick();
+    } catch (const std::exception& e) {
+      count_sink_error(i, "tick", e);
+    }
+  }
+}
+
+void Collector::deliver(std::span<const Event> batch) {
   for (std::size_t i = 0; i < sinks_.size(); ++i) {
     try {
       sinks_[i]->write(batch);

@@ -1,15 +1,17 @@
 // Between the ring-buffer reader and the sinks: a bounded queue drained by one sink thread in
-// batches. Pushing never blocks the reader for long; when the queue is full the oldest event is
-// dropped and counted, so the newest data survives a slow sink.
+// batches (see BatchSchedule). Pushing never blocks the reader for long; when the queue is full the
+// oldest event is dropped and counted, so the newest data survives a slow sink. Each sink is
+// isolated: one that throws is counted and retried with the next batch, the others go on.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -32,7 +34,10 @@ class Collector {
   Collector& operator=(const Collector&) = delete;
 
   void start();
-  void push(Event event);
+  // Takes the event's contents and leaves in `event` a recycled one, to be overwritten by the
+  // caller: the reader refills one Event again and again without allocating.
+  void push(Event& event);
+  void push(Event&& event);
   // Delivers everything still queued to every sink, finalizes the sinks and joins the thread.
   void stop();
 
@@ -41,10 +46,13 @@ class Collector {
   std::size_t depth() const;
   // Failed write/finalize calls of the sink at `index` (in the order given to the constructor).
   std::uint64_t sink_errors(std::size_t index) const;
+  std::size_t sink_count() const { return sinks_.size(); }
+  std::string_view sink_name(std::size_t index) const;
 
  private:
   void run();
-  void deliver(const std::vector<Event>& batch);
+  void deliver(std::span<const Event> batch);
+  void tick_sinks();
   void finalize_sinks();
   void count_sink_error(std::size_t index, const char* what, const std::exception& e);
 
@@ -54,7 +62,9 @@ class Collector {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Event> queue_;
+  std::vector<Event> ring_;  // queue_size slots; the queue is count_ of them from head_
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
   bool stopping_ = false;
   std::thread thread_;
 

@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,8 +20,9 @@ class RecordDecoder {
   RecordDecoder(std::vector<std::string> fn_names, std::unordered_map<pid_t, std::string> services,
                 std::int64_t clock_offset_ns);
 
-  // nullopt for a record that is too short, of an unknown kind, or names an unknown function.
-  std::optional<Event> decode(const void* data, std::size_t size) const;
+  // Overwrites every field of `event` (reusing its strings' capacity). False for a record that is
+  // too short, of an unknown kind, or names an unknown function.
+  bool decode(const void* data, std::size_t size, Event& event) const;
 
  private:
   std::vector<std::string> fn_names_;

@@ -30,10 +30,10 @@ void RingReader::drain() {
 int RingReader::on_record(void* self, void* data, std::size_t size) {
   auto* reader = static_cast<RingReader*>(self);
   ++reader->records_;
-  if (auto event = reader->decoder_.decode(data, size)) {
-    reader->collector_.push(std::move(*event));
+  if (reader->decoder_.decode(data, size, reader->event_)) {
+    reader->collector_.push(reader->event_);
   } else {
-    ++reader->malformed_;
+    reader->malformed_.fetch_add(1, std::memory_order_relaxed);
   }
   return 0;
 }

@@ -1,8 +1,11 @@
 // Drains the BPF ring buffer: records are decoded and handed to the collector.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+
+#include "exporters/event.h"
 
 struct ring_buffer;
 
@@ -25,7 +28,8 @@ class RingReader {
 
   std::uint64_t records() const { return records_; }
   // Records that could not be decoded: counted, never silently lost.
-  std::uint64_t malformed() const { return malformed_; }
+  // Read from the metrics thread too.
+  std::uint64_t malformed() const { return malformed_.load(std::memory_order_relaxed); }
 
  private:
   static int on_record(void* self, void* data, std::size_t size);
@@ -36,8 +40,9 @@ class RingReader {
   const RecordDecoder& decoder_;
   Collector& collector_;
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
+  Event event_;  // refilled for every record; the collector hands back a recycled one
   std::uint64_t records_ = 0;
-  std::uint64_t malformed_ = 0;
+  std::atomic<std::uint64_t> malformed_{0};
 };
 
 }  // namespace profilis

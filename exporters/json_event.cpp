@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
+
+#include "exporters/utf8.h"
 
 namespace profilis {
 
@@ -19,30 +22,15 @@ const char* kind_name(EventKind kind) {
 
 namespace {
 
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-// Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no overlongs, no surrogates,
-// nothing above U+10FFFF), or 0 when it is not one.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  auto cont = [&](std::size_t k) { return k < s.size() && (byte(k) & 0xC0) == 0x80; };
-  const unsigned char b = byte(i);
-  if (b >= 0xC2 && b <= 0xDF) return cont(i + 1) ? 2 : 0;
-  if (b >= 0xE0 && b <= 0xEF) {
-    if (!cont(i + 1) || !cont(i + 2)) return 0;
-    const unsigned char b1 = byte(i + 1);
-    if (b == 0xE0 && b1 < 0xA0) return 0;  // overlong
-    if (b == 0xED && b1 > 0x9F) return 0;  // UTF-16 surrogate
-    return 3;
+// The end of the run of bytes from `i` on that go into a JSON string as they are: printable ASCII
+// other than '"' and '\\'.
+std::size_t plain_run_end(std::string_view s, std::size_t i) {
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
+    ++i;
   }
-  if (b >= 0xF0 && b <= 0xF4) {
-    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-    const unsigned char b1 = byte(i + 1);
-    if (b == 0xF0 && b1 < 0x90) return 0;  // overlong
-    if (b == 0xF4 && b1 > 0x8F) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
+  return i;
 }
 
 void append_escaped_ascii(std::string& out, unsigned char c) {
@@ -95,13 +83,17 @@ class ObjectWriter {
       : out_(out), pretty_(style == JsonStyle::kPretty) {
     out_ += '{';
   }
+  // Laid out in a buffer and appended once: appending piece by piece cost a quarter of encoding.
   void key(std::string_view name) {
-    if (!first_) out_ += ',';
+    char buf[kMaxKey + 8];
+    std::size_t n = 0;
+    if (!first_) buf[n++] = ',';
     first_ = false;
-    if (pretty_) out_ += "\n  ";
-    out_ += '"';
-    out_ += name;
-    out_ += pretty_ ? "\": " : "\":";
+    if (pretty_) n = put(buf, n, "\n  ");
+    buf[n++] = '"';
+    n = put(buf, n, name.substr(0, kMaxKey));
+    n = put(buf, n, pretty_ ? "\": " : "\":");
+    out_.append(buf, n);
   }
   void string(std::string_view name, std::string_view value) {
     key(name);
@@ -119,6 +111,13 @@ class ObjectWriter {
   void close() { out_ += pretty_ ? "\n}\n" : "}\n"; }
 
  private:
+  static constexpr std::size_t kMaxKey = 24;  // longer than any key of DESIGN §3
+
+  static std::size_t put(char* buf, std::size_t at, std::string_view text) {
+    std::memcpy(buf + at, text.data(), text.size());
+    return at + text.size();
+  }
+
   std::string& out_;
   bool pretty_;
   bool first_ = true;
@@ -130,6 +129,12 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
   std::size_t i = 0;
   while (i < text.size()) {
+    // Runs of bytes that need nothing, nearly all of a typical string, are copied in one go: byte
+    // by byte appending was a third of the encoding time.
+    const std::size_t run = plain_run_end(text, i);
+    out.append(text.data() + i, run - i);
+    i = run;
+    if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       append_escaped_ascii(out, c);
@@ -138,7 +143,7 @@ void append_json_string(std::string& out, std::string_view text) {
     }
     const std::size_t len = utf8_sequence_length(text, i);
     if (len == 0) {
-      out += kReplacement;
+      out += kUtf8Replacement;
       ++i;
     } else {
       out.append(text.substr(i, len));

@@ -1,1 +1,258 @@
+// End-to-end tests of the agent's outputs while it traces a real process: JSONL rotation keeps
+// every line, the live /metrics passes the real promtool, and a real Prometheus server scraping
+// the agent counts the same calls the fixture made.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/e2e/process.h"
+
+namespace profilis::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A port nothing listens on right now (the kernel's pick for an ephemeral bind).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::vector<fs::path> jsonl_files(const std::string& dir) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// One traced fixture and one agent, with every wait bounded.
+class SinksTest : public ::testing::Test {
+ protected:
+  void start_fixture(std::vector<std::string> extra) {
+    std::vector<std::string> argv = {FN_FIXTURE_PIE, timings_.path() + "/timings.jsonl"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    fixture_ = std::make_unique<Process>(argv);
+    ASSERT_TRUE(fixture_->wait_for_stderr("fn_fixture: ready", 10s)) << fixture_->err();
+  }
+
+  void start_agent(std::vector<std::string> options) {
+    std::vector<std::string> argv = {PROFILIS_AGENT_BIN, "--pid", std::to_string(fixture_->pid())};
+    argv.insert(argv.end(), options.begin(), options.end());
+    agent_ = std::make_unique<Process>(argv);
+    ASSERT_TRUE(agent_->wait_for_stderr("profilis-agent: tracing", 30s)) << agent_->err();
+  }
+
+  void go() { ASSERT_TRUE(fixture_->write_stdin("go\n")); }
+
+  void expect_both_exit_cleanly() {
+    const auto fixture_status = fixture_->wait(60s);
+    EXPECT_TRUE(fixture_status.exited() && fixture_status.code == 0)
+        << "fixture: " << fixture_status.describe() << "\n"
+        << fixture_->err();
+    const auto agent_status = agent_->wait(30s);
+    EXPECT_TRUE(agent_status.exited() && agent_status.code == 0)
+        << "agent: " << agent_status.describe() << "\n"
+        << agent_->err();
+  }
+
+  size_t fixture_calls_of(const std::string& fn) {
+    const auto text = read_file(timings_.path() + "/timings.jsonl").value_or("");
+    std::istringstream lines(text);
+    size_t n = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (nlohmann::json::parse(line).value("fn", "") == fn) ++n;
+    }
+    return n;
+  }
+
+  TempDir timings_;
+  TempDir out_;
+  std::unique_ptr<Process> fixture_;
+  std::unique_ptr<Process> agent_;
+};
+
+TEST_F(SinksTest, RotationAt64KiBKeepsEveryEventExactlyOnce) {
+  PROFILIS_REQUIRE_ROOT();
+  constexpr int kCalls = 3000;  // about 200 bytes a line: several 64 KiB files
+  constexpr uintmax_t kLimit = 64 * 1024;
+  ASSERT_NO_FATAL_FAILURE(start_fixture({"--fast-calls", std::to_string(kCalls)}));
+  ASSERT_NO_FATAL_FAILURE(start_agent({"--fn", "fx_fast", "--jsonl-dir", out_.path(),
+                                       "--jsonl-rotate-bytes", std::to_string(kLimit)}));
+  ASSERT_NO_FATAL_FAILURE(go());
+  expect_both_exit_cleanly();
+
+  std::set<uint64_t> starts;
+  size_t lines = 0;
+  const auto files = jsonl_files(out_.path());
+  for (const auto& file : files) {
+    EXPECT_EQ(file.extension(), ".jsonl") << "left behind: " << file;
+    EXPECT_LE(fs::file_size(file), kLimit) << file;
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line); ++lines) {
+      const auto event = nlohmann::json::parse(line);
+      EXPECT_EQ(event.value("fn", ""), "fx_fast");
+      EXPECT_TRUE(starts.insert(event.value("ts_ns", uint64_t{0})).second)
+          << "duplicated event: " << line;
+    }
+  }
+  EXPECT_GE(files.size(), 3u) << "rotation at 64 KiB should have made several files";
+  EXPECT_EQ(lines, size_t{kCalls}) << "lines across all files vs calls made";
+  EXPECT_NE(agent_->err().find(" 0 in the collector"), std::string::npos) << agent_->err();
+}
+
+// GET on the agent's endpoint; the test fails on a transport error.
+httplib::Result get(int port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(5);
+  return client.Get(path.c_str());
+}
+
+TEST_F(SinksTest, LiveMetricsPassPromtoolAndCountTheCalls) {
+  PROFILIS_REQUIRE_ROOT();
+  const int port = free_port();
+  ASSERT_NO_FATAL_FAILURE(start_fixture({"--linger"}));
+  ASSERT_NO_FATAL_FAILURE(
+      start_agent({"--fn", "fx_sleep_ms", "--fn", "fixture::Worker::step", "--prometheus",
+                   "127.0.0.1:" + std::to_string(port), "--instance", "e2e", "--worker", "w1"}));
+  ASSERT_NO_FATAL_FAILURE(go());
+  ASSERT_TRUE(fixture_->wait_for_stderr("lingering", 60s)) << fixture_->err();
+  std::this_thread::sleep_for(1500ms);  // two flush intervals: every event reached the sinks
+
+  auto metrics = get(port, "/metrics");
+  ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  const std::string line =
+      "profilis_function_calls_total{service=\"fn_fixture_pie\",instance=\"e2e\","
+      "worker=\"w1\",function=\"fx_sleep_ms\"} " +
+      std::to_string(fixture_calls_of("fx_sleep_ms"));
+  EXPECT_NE(metrics->body.find(line + "\n"), std::string::npos) << line << "\n" << metrics->body;
+  for (const char* family :
+       {"profilis_function_duration_seconds_bucket", "profilis_events_dropped_total",
+        "profilis_queue_depth", "profilis_export_errors_total", "profilis_build_info"}) {
+    EXPECT_NE(metrics->body.find(family), std::string::npos) << family;
+  }
+
+  TempDir scratch;
+  const std::string file = scratch.path() + "/metrics.txt";
+  std::ofstream(file) << metrics->body;
+  std::string out, err;
+  const auto promtool = run({"sh", "-c", "promtool check metrics < " + file}, 30s, &out, &err);
+  EXPECT_TRUE(promtool.exited() && promtool.code == 0)
+      << "promtool: " << promtool.describe() << "\n"
+      << out << err;
+
+  auto health = get(port, "/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto missing = get(port, "/nope");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  httplib::Client client("127.0.0.1", port);
+  auto post = client.Post("/metrics", "x", "text/plain");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+
+  ASSERT_TRUE(fixture_->write_stdin("exit\n"));
+  expect_both_exit_cleanly();
+}
+
+// Polls PromQL `query` through the server's HTTP API until it returns `want` or time runs out;
+// returns the last value seen ("" when none).
+std::string wait_for_query(int port, const std::string& query, const std::string& want) {
+  std::string last;
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < give_up) {
+    httplib::Client client("127.0.0.1", port);
+    auto res = client.Get("/api/v1/query", httplib::Params{{"query", query}}, httplib::Headers{});
+    if (res && res->status == 200) {
+      const auto body = nlohmann::json::parse(res->body, nullptr, false);
+      const auto& result = body["data"]["result"];
+      if (result.is_array() && !result.empty()) last = result[0]["value"][1].get<std::string>();
+      if (last == want) return last;
+    }
+    std::this_thread::sleep_for(500ms);
+  }
+  return last;
+}
+
+TEST_F(SinksTest, PrometheusServerScrapesTheSameCallCountTheFixtureMade) {
+  PROFILIS_REQUIRE_ROOT();
+  const int agent_port = free_port();
+  const int prom_port = free_port();
+  TempDir prom_dir;
+  std::ofstream(prom_dir.path() + "/prometheus.yml")
+      << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+      << "scrape_configs:\n  - job_name: profilis\n    static_configs:\n"
+      << "      - targets: ['127.0.0.1:" << agent_port << "']\n";
+  Process prometheus({"prometheus", "--config.file=" + prom_dir.path() + "/prometheus.yml",
+                      "--storage.tsdb.path=" + prom_dir.path() + "/data",
+                      "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)});
+  ASSERT_TRUE(prometheus.wait_for_stderr("Server is ready to receive web requests", 60s))
+      << prometheus.err();
+
+  ASSERT_NO_FATAL_FAILURE(start_fixture({"--linger"}));
+  ASSERT_NO_FATAL_FAILURE(start_agent(
+      {"--fn", "fx_sleep_ms", "--prometheus", "127.0.0.1:" + std::to_string(agent_port)}));
+  ASSERT_NO_FATAL_FAILURE(go());
+  ASSERT_TRUE(fixture_->wait_for_stderr("lingering", 60s)) << fixture_->err();
+
+  const std::string want = std::to_string(fixture_calls_of("fx_sleep_ms"));
+  const std::string got = wait_for_query(
+      prom_port, "sum(profilis_function_calls_total{function=\"fx_sleep_ms\"})", want);
+  EXPECT_EQ(got, want) << "PromQL count vs calls the fixture made";
+  EXPECT_EQ(wait_for_query(prom_port, "sum(profilis_function_duration_seconds_count)", want), want);
+
+  ASSERT_TRUE(fixture_->write_stdin("exit\n"));
+  expect_both_exit_cleanly();
+  prometheus.signal(SIGTERM);
+  prometheus.wait(30s);
+}
+
+TEST_F(SinksTest, PrometheusAddressErrorsHaveTheirExitCodes) {
+  PROFILIS_REQUIRE_ROOT();
+  ASSERT_NO_FATAL_FAILURE(start_fixture({}));
+  const std::string pid = std::to_string(fixture_->pid());
+  std::string err;
+  auto bad = run({PROFILIS_AGENT_BIN, "--pid", pid, "--fn", "fx_sleep_ms", "--prometheus",
+                  "127.0.0.1:notaport"},
+                 30s, nullptr, &err);
+  EXPECT_TRUE(bad.exited() && bad.code == 2) << bad.describe() << "\n" << err;
+  EXPECT_NE(err.find("notaport"), std::string::npos) << err;
+
+  // A port that is taken: exit 1, and the message says why.
+  const int port = free_port();
+  httplib::Server squatter;
+  ASSERT_TRUE(squatter.bind_to_port("127.0.0.1", port));
+  std::thread serve([&] { squatter.listen_after_bind(); });
+  auto taken = run({PROFILIS_AGENT_BIN, "--pid", pid, "--fn", "fx_sleep_ms", "--prometheus",
+                    "127.0.0.1:" + std::to_string(port)},
+                   30s, nullptr, &err);
+  squatter.stop();
+  serve.join();
+  EXPECT_TRUE(taken.exited() && taken.code == 1) << taken.describe() << "\n" << err;
+  EXPECT_NE(err.find("in use"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace profilis::e2e

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -395,6 +396,32 @@ TEST(Collector, shouldDeliverASingleEventAfterTheFlushIntervalWithoutStop) {
   EXPECT_TRUE(record->wait_for_events(2, 10s)) << "second event not delivered before stop()";
   collector.stop();
   EXPECT_EQ(record->sequence(), (std::vector<std::uint64_t>{99, 100}));
+}
+
+// Counts tick() calls: timed work (rotation by age) must run even when no event arrives.
+class TickCountingSink : public Sink {
+ public:
+  explicit TickCountingSink(std::shared_ptr<std::atomic<int>> ticks) : ticks_(std::move(ticks)) {}
+  std::string_view name() const override { return "ticks"; }
+  void write(std::span<const Event>) override {}
+  void tick() override { ++*ticks_; }
+  void finalize() override {}
+
+ private:
+  std::shared_ptr<std::atomic<int>> ticks_;
+};
+
+TEST(Collector, shouldTickSinksEveryFlushIntervalWithoutEvents) {
+  auto ticks = std::make_shared<std::atomic<int>>(0);
+  Collector collector(CollectorOptions{.queue_size = 10, .batch_max = 10, .flush_interval = 20ms},
+                      sinks_of(std::make_unique<TickCountingSink>(ticks)));
+  collector.start();
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (ticks->load() < 3 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(5ms);
+  }
+  collector.stop();
+  EXPECT_GE(ticks->load(), 3) << "no tick within 10 s at a 20 ms flush interval";
 }
 
 TEST(Collector, shouldDeliverAFullBatchWithoutWaitingForTheFlushInterval) {

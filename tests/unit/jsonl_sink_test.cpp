@@ -2,13 +2,19 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -479,6 +485,383 @@ TEST(JsonlSink, shouldThrowSystemErrorWhenTheDirectoryIsAFile) {
   const fs::path file = dir.path() / "not-a-dir";
   write_file(file, "x");
   EXPECT_THROW(JsonlSink(JsonlOptions{.dir = file}), std::system_error);
+}
+
+// ---- Rotation -------------------------------------------------------------------------------
+
+// A steady clock that moves only when the test says so.
+class ManualClock {
+ public:
+  void advance(std::chrono::seconds by) { *now_ += by; }
+  std::function<JsonlSink::Clock::time_point()> function() const {
+    return [now = now_] { return *now; };
+  }
+
+ private:
+  std::shared_ptr<JsonlSink::Clock::time_point> now_ =
+      std::make_shared<JsonlSink::Clock::time_point>(std::chrono::hours(24));
+};
+
+using std::chrono::seconds;
+
+// The ts_ns of every line of `files`, in order.
+std::vector<std::uint64_t> sequence_across(const std::vector<fs::path>& files) {
+  std::vector<std::uint64_t> all;
+  for (const fs::path& file : files) {
+    for (std::uint64_t seq : sequence_in(file)) all.push_back(seq);
+  }
+  return all;
+}
+
+std::vector<std::uint64_t> concat(std::vector<std::uint64_t> a,
+                                  const std::vector<std::uint64_t>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::size_t first_line_size(const fs::path& file) { return read_file(file).find('\n') + 1; }
+
+TEST(JsonlSink, shouldRotateBeforeALineWouldPassTheSizeLimit) {
+  TempDir dir;
+  constexpr std::uint64_t kLimit = 1000;  // about nine lines
+  JsonlSink sink(JsonlOptions{.dir = dir.path(), .rotate_bytes = kLimit, .rotate_secs = 0});
+  std::uint64_t seq = 0;
+  for (std::uint64_t size : {1, 7, 13, 2, 40, 1, 30}) {
+    sink.write(events(seq, seq + size));
+    seq += size;
+  }
+  sink.finalize();
+
+  const auto& files = sink.finalized_files();
+  ASSERT_GE(files.size(), 8u);
+  EXPECT_EQ(file_names(dir.path()).size(), files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    EXPECT_LE(fs::file_size(files[i]), kLimit) << files[i];
+    // Rotated only when needed: the next file's first line would have taken this one past it.
+    if (i + 1 < files.size()) {
+      EXPECT_GT(fs::file_size(files[i]) + first_line_size(files[i + 1]), kLimit) << files[i];
+    }
+  }
+  // Every line once, in order: none lost, none duplicated, none split.
+  EXPECT_EQ(sequence_across(files), iota(0, seq));
+}
+
+TEST(JsonlSink, shouldGiveALineLongerThanTheLimitAFileOfItsOwn) {
+  TempDir dir;
+  constexpr std::uint64_t kLimit = 300;
+  JsonlSink sink(JsonlOptions{.dir = dir.path(), .rotate_bytes = kLimit});
+  std::vector<Event> batch = events(0, 8);
+  batch[0].comm = std::string(1000, 'c');  // first in an empty file
+  batch[3].comm = std::string(2000, 'c');  // after lines already in the file
+  sink.write(batch);
+  sink.finalize();
+
+  const auto& files = sink.finalized_files();
+  EXPECT_EQ(sequence_across(files), iota(0, 8));
+  for (const fs::path& file : files) {
+    const auto seq = sequence_in(file);
+    ASSERT_FALSE(seq.empty()) << file;
+    if (seq.front() == 0 || seq.front() == 3) {
+      EXPECT_EQ(seq.size(), 1u) << file;
+      EXPECT_GT(fs::file_size(file), kLimit) << file;
+    } else {
+      EXPECT_LE(fs::file_size(file), kLimit) << file;
+    }
+  }
+}
+
+TEST(JsonlSink, shouldNotRotateBySizeWhenRotateBytesIsZero) {
+  TempDir dir;
+  JsonlSink sink(JsonlOptions{.dir = dir.path(), .rotate_bytes = 0});
+  for (std::uint64_t seq = 0; seq < 2048; seq += 256) sink.write(events(seq, seq + 256));
+  EXPECT_TRUE(sink.finalized_files().empty());
+  sink.finalize();
+  ASSERT_EQ(sink.finalized_files().size(), 1u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[0]), iota(0, 2048));
+}
+
+TEST(JsonlSink, shouldRotateByAgeOnTickWhenNoEventArrives) {
+  TempDir dir;
+  ManualClock clock;
+  JsonlSink sink(JsonlOptions{.dir = dir.path(), .rotate_secs = 300, .clock = clock.function()});
+  sink.write(events(0, 3));
+  clock.advance(seconds(299));
+  sink.tick();
+  EXPECT_TRUE(sink.finalized_files().empty());
+  clock.advance(seconds(1));
+  sink.tick();
+  ASSERT_EQ(sink.finalized_files().size(), 1u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[0]), iota(0, 3));
+  // A fresh, empty active file takes over at once.
+  ASSERT_TRUE(fs::is_regular_file(sink.active_path()));
+  EXPECT_EQ(fs::file_size(sink.active_path()), 0u);
+
+  sink.write(events(3, 5));
+  clock.advance(seconds(299));
+  sink.tick();
+  EXPECT_EQ(sink.finalized_files().size(), 1u);
+  clock.advance(seconds(1));
+  sink.tick();
+  ASSERT_EQ(sink.finalized_files().size(), 2u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[1]), iota(3, 5));
+  sink.finalize();
+  EXPECT_EQ(file_names(dir.path()).size(), 2u) << ::testing::PrintToString(file_names(dir.path()));
+}
+
+TEST(JsonlSink, shouldNotRotateAnEmptyActiveFileByAge) {
+  TempDir dir;
+  ManualClock clock;
+  JsonlSink sink(JsonlOptions{.dir = dir.path(), .rotate_secs = 300, .clock = clock.function()});
+  clock.advance(seconds(3600));
+  sink.tick();
+  EXPECT_TRUE(sink.finalized_files().empty());
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"profilis-active.jsonl.tmp"});
+
+  // The age counts from the first line: an idle hour does not make the next line's file old.
+  sink.write(events(0, 2));
+  sink.tick();
+  clock.advance(seconds(299));
+  sink.tick();
+  EXPECT_TRUE(sink.finalized_files().empty());
+  clock.advance(seconds(1));
+  sink.tick();
+  ASSERT_EQ(sink.finalized_files().size(), 1u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[0]), iota(0, 2));
+
+  clock.advance(seconds(3600));
+  sink.tick();
+  sink.finalize();
+  EXPECT_EQ(sink.finalized_files().size(), 1u);
+  EXPECT_EQ(file_names(dir.path()).size(), 1u) << ::testing::PrintToString(file_names(dir.path()));
+}
+
+TEST(JsonlSink, shouldStartANewFileWhenAWriteFindsTheActiveFileOld) {
+  TempDir dir;
+  ManualClock clock;
+  JsonlSink sink(JsonlOptions{.dir = dir.path(), .rotate_secs = 300, .clock = clock.function()});
+  sink.write(events(0, 2));
+  clock.advance(seconds(300));
+  sink.write(events(2, 4));  // no tick came in between
+  ASSERT_EQ(sink.finalized_files().size(), 1u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[0]), iota(0, 2));
+  sink.finalize();
+  ASSERT_EQ(sink.finalized_files().size(), 2u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[1]), iota(2, 4));
+}
+
+TEST(JsonlSink, shouldNotRotateByAgeWhenRotateSecsIsZero) {
+  TempDir dir;
+  ManualClock clock;
+  JsonlSink sink(JsonlOptions{.dir = dir.path(), .rotate_secs = 0, .clock = clock.function()});
+  sink.write(events(0, 2));
+  clock.advance(seconds(10 * 24 * 3600));
+  sink.tick();
+  sink.write(events(2, 4));
+  sink.tick();
+  EXPECT_TRUE(sink.finalized_files().empty());
+  sink.finalize();
+  ASSERT_EQ(sink.finalized_files().size(), 1u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[0]), iota(0, 4));
+}
+
+TEST(JsonlSink, shouldNumberRotationsWithinOneSecondAndOverwriteNothing) {
+  // As above: aligned to the start of a second, up to three attempts to see three rotations in one.
+  bool three_in_one_second = false;
+  for (int attempt = 0; attempt < 3 && !three_in_one_second; ++attempt) {
+    TempDir dir;
+    wait_for_next_second();
+    JsonlSink sink(JsonlOptions{.dir = dir.path(), .rotate_bytes = 1});  // a file per line
+    sink.write(events(0, 5));
+    sink.finalize();
+
+    const auto& files = sink.finalized_files();
+    ASSERT_EQ(files.size(), 5u);
+    EXPECT_EQ(file_names(dir.path()).size(), 5u);
+    // Files of one second are numbered in the order they were rotated: "", -1, -2, ...
+    std::string stamp;
+    int in_second = 0;
+    for (std::uint64_t i = 0; i < files.size(); ++i) {
+      EXPECT_EQ(sequence_in(files[i]), std::vector<std::uint64_t>{i}) << files[i];
+      const auto file_stamp = final_name_stamp(files[i].filename().string(), "profilis", true);
+      ASSERT_TRUE(file_stamp.has_value()) << files[i];
+      in_second = *file_stamp == stamp ? in_second + 1 : 0;
+      stamp = *file_stamp;
+      const std::string suffix = in_second == 0 ? "" : "-" + std::to_string(in_second);
+      EXPECT_EQ(files[i].filename().string(), "profilis-" + stamp + suffix + ".jsonl");
+      if (in_second >= 2) three_in_one_second = true;
+    }
+  }
+  EXPECT_TRUE(three_in_one_second) << "never managed to rotate three times within one second";
+}
+
+TEST(JsonlSink, shouldStartANewActiveFileWhenTheOldOneWasRemoved) {
+  TempDir dir;
+  ManualClock clock;
+  JsonlSink sink(JsonlOptions{.dir = dir.path(), .rotate_secs = 300, .clock = clock.function()});
+  sink.write(events(0, 2));
+  fs::remove(sink.active_path());  // by someone else: lines 0 and 1 are gone with it
+  clock.advance(seconds(300));
+  ::testing::internal::CaptureStderr();
+  sink.tick();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(sink.write_errors(), 1u);
+  EXPECT_NE(log.find(sink.active_path().string()), std::string::npos) << log;
+  EXPECT_TRUE(fs::is_regular_file(sink.active_path()));
+
+  sink.write(events(2, 4));
+  clock.advance(seconds(300));
+  sink.tick();
+  ASSERT_EQ(sink.finalized_files().size(), 1u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[0]), iota(2, 4));
+  sink.finalize();
+}
+
+// ---- Write errors ---------------------------------------------------------------------------
+
+// Lowers this process's file size limit (RLIMIT_FSIZE), so that writes past it fail (EFBIG) as on
+// a full disk, without root. SIGXFSZ, which would end the process, is ignored meanwhile.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    if (::getrlimit(RLIMIT_FSIZE, &saved_) != 0)
+      throw std::system_error(errno, std::generic_category());
+    saved_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lowered = saved_;
+    lowered.rlim_cur = bytes;
+    if (::setrlimit(RLIMIT_FSIZE, &lowered) != 0) {
+      lift();
+      throw std::system_error(errno, std::generic_category());
+    }
+  }
+  ~FileSizeLimit() { lift(); }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+  void lift() {
+    if (lifted_) return;
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, saved_handler_);
+    lifted_ = true;
+  }
+
+ private:
+  rlimit saved_{};
+  void (*saved_handler_)(int) = SIG_DFL;
+  bool lifted_ = false;
+};
+
+TEST(JsonlSink, shouldCutAFailedWriteBackToItsLastCompleteLineWithoutThrowing) {
+  TempDir dir;
+  JsonlSink sink(JsonlOptions{.dir = dir.path()});
+  ::testing::internal::CaptureStderr();
+  std::uint64_t kept = 0;
+  {
+    FileSizeLimit limit(4096);
+    EXPECT_NO_THROW(sink.write(events(0, 100)));       // about 11 KB: part of it fits
+    const auto seq = sequence_in(sink.active_path());  // also checks for a partial last line
+    kept = seq.size();
+    EXPECT_GT(kept, 0u);
+    EXPECT_LT(kept, 100u);
+    EXPECT_EQ(seq, iota(0, kept));
+    EXPECT_LE(fs::file_size(sink.active_path()), 4096u);
+    EXPECT_EQ(sink.dropped_events(), 100 - kept);
+    EXPECT_EQ(sink.write_errors(), 1u);
+
+    EXPECT_NO_THROW(sink.write(events(100, 110)));  // the next batch tries again, and fails
+    EXPECT_EQ(sequence_in(sink.active_path()), iota(0, kept));
+    EXPECT_EQ(sink.dropped_events(), 110 - kept);
+    EXPECT_EQ(sink.write_errors(), 2u);
+  }
+  // Room again: writing resumes by itself.
+  sink.write(events(110, 120));
+  sink.finalize();
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(sink.finalized_files().size(), 1u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[0]), concat(iota(0, kept), iota(110, 120)));
+  EXPECT_EQ(sink.dropped_events(), 110 - kept);
+  EXPECT_EQ(sink.write_errors(), 2u);
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST(JsonlSink, shouldLogWriteErrorsAtMostOncePerMinute) {
+  TempDir dir;
+  ManualClock clock;
+  JsonlSink sink(JsonlOptions{.dir = dir.path(), .clock = clock.function()});
+  ::testing::internal::CaptureStderr();  // before the limit: the capture is a file too
+  FileSizeLimit limit(4096);
+  sink.write(events(0, 100));
+  const std::uint64_t first_dropped = sink.dropped_events();
+  clock.advance(seconds(10));
+  sink.write(events(100, 110));
+  clock.advance(seconds(20));
+  sink.write(events(110, 120));
+  clock.advance(seconds(29));
+  sink.tick();
+  const std::string within_a_minute = ::testing::internal::GetCapturedStderr();
+  ::testing::internal::CaptureStderr();
+  clock.advance(seconds(1));
+  sink.tick();  // a minute after the first line: what was counted since is reported
+  clock.advance(seconds(300));
+  sink.tick();  // nothing new to report
+  limit.lift();
+  const std::string after_a_minute = ::testing::internal::GetCapturedStderr();
+
+  EXPECT_EQ(count_of(within_a_minute, "profilis-agent: jsonl:"), 1u) << within_a_minute;
+  EXPECT_NE(within_a_minute.find(sink.active_path().string()), std::string::npos);
+  EXPECT_NE(within_a_minute.find(std::strerror(EFBIG)), std::string::npos) << within_a_minute;
+  EXPECT_NE(within_a_minute.find(std::to_string(first_dropped) + " events dropped"),
+            std::string::npos)
+      << within_a_minute;
+  EXPECT_EQ(count_of(after_a_minute, "profilis-agent: jsonl:"), 1u) << after_a_minute;
+  EXPECT_NE(after_a_minute.find("2 errors, 20 events dropped"), std::string::npos)
+      << after_a_minute;
+  sink.finalize();
+}
+
+TEST(JsonlSink, shouldCountAndRetryWhenTheActiveFileCannotBeOpened) {
+  TempDir dir;
+  JsonlSink sink(JsonlOptions{.dir = dir.path()});
+  sink.write(events(0, 2));
+  sink.finalize();
+  fs::create_directory(sink.active_path());  // opening it for writing fails: EISDIR
+  ::testing::internal::CaptureStderr();
+  EXPECT_NO_THROW(sink.write(events(2, 5)));
+  EXPECT_EQ(sink.dropped_events(), 3u);
+  EXPECT_EQ(sink.write_errors(), 1u);
+  sink.tick();  // tries again on the timer
+  EXPECT_EQ(sink.write_errors(), 2u);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find(std::strerror(EISDIR)), std::string::npos) << log;
+
+  fs::remove(sink.active_path());
+  sink.tick();
+  EXPECT_TRUE(fs::is_regular_file(sink.active_path()));
+  EXPECT_EQ(sink.write_errors(), 2u);
+  sink.write(events(5, 7));
+  sink.finalize();
+  ASSERT_EQ(sink.finalized_files().size(), 2u);
+  EXPECT_EQ(sequence_in(sink.finalized_files()[1]), iota(5, 7));
+  EXPECT_EQ(sink.dropped_events(), 3u);
+}
+
+TEST(JsonlSink, shouldLetOtherThreadsReadTheCountersWhileWriting) {
+  TempDir dir;
+  JsonlSink sink(JsonlOptions{.dir = dir.path()});
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    std::uint64_t seen = 0;
+    while (!done.load()) seen += sink.dropped_events() + sink.write_errors();
+    EXPECT_EQ(seen, 0u);
+  });
+  for (std::uint64_t seq = 0; seq < 1024; seq += 64) sink.write(events(seq, seq + 64));
+  done = true;
+  reader.join();
+  sink.finalize();
 }
 
 }  // namespace
