@@ -81,6 +81,12 @@ Outputs make_outputs(const Options& options) {
                                                    .rotate_bytes = options.jsonl_rotate_bytes,
                                                    .rotate_secs = options.jsonl_rotate_secs});
       out.jsonl = jsonl.get();
+      for (const auto& file : jsonl->finalized_files()) {
+        std::fprintf(
+            stderr, "profilis-agent: jsonl: finalized %s, left active by an earlier run%s\n",
+            file.c_str(),
+            jsonl->recovered_partial_lines() > 0 ? " (its partial last line cut off)" : "");
+      }
       out.sinks.push_back(std::move(jsonl));
     } catch (const std::system_error& e) {
       throw UsageError(std::string("--jsonl-dir: ") + e.what());
