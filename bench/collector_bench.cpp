@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "agent/collector.h"
+#include "bench/typical_event.h"
 
 namespace {
 
@@ -26,19 +27,6 @@ class CountingSink : public profilis::Sink {
   std::atomic<std::uint64_t>& delivered_;
 };
 
-profilis::Event typical_event() {
-  profilis::Event e;
-  e.kind = profilis::EventKind::kFn;
-  e.ts_ns = 1764031200123456789ull;
-  e.dur_ns = 812345;
-  e.pid = 4242;
-  e.tid = 4243;
-  e.comm = "api-worker";
-  e.service = "api";
-  e.fn = "myapp::handlers::UserController::show(int)";
-  return e;
-}
-
 // Each iteration fills and pushes one event the way the ring reader does, and the timing ends only
 // when the sink has received every event: enqueue → sink, end to end.
 void BM_CollectorEnqueueToSink(benchmark::State& state) {
@@ -49,7 +37,7 @@ void BM_CollectorEnqueueToSink(benchmark::State& state) {
       profilis::CollectorOptions{.queue_size = 1 << 16, .batch_max = 256, .flush_interval = 5ms},
       std::move(sinks));
   collector.start();
-  const auto prototype = typical_event();
+  const auto prototype = profilis::bench::typical_fn_event();
   profilis::Event event;
   std::uint64_t pushed = 0;
   for (auto _ : state) {

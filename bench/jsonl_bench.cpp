@@ -196,4 +196,18 @@ void BM_NlohmannEncode(benchmark::State& state) {
 }
 BENCHMARK(BM_NlohmannEncode);
 
+// The worst case for the encoder: every byte value, so every escape and UTF-8 repair path runs.
+void BM_EncodeHostileString(benchmark::State& state) {
+  std::string hostile;
+  for (int i = 0; i < 256; ++i) hostile += static_cast<char>(i);
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    profilis::append_json_string(out, hostile);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * hostile.size()));
+}
+BENCHMARK(BM_EncodeHostileString);
+
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/typical_event.h"
 #include "exporters/prometheus_sink.h"
 #include "exporters/prometheus_text.h"
 
@@ -42,16 +43,11 @@ void BM_HistogramLookupAndObserve(benchmark::State& state) {
 }
 BENCHMARK(BM_HistogramLookupAndObserve);
 
+// The typical event, spread over 50 functions.
 profilis::Event typical_fn_event(int i) {
-  profilis::Event e;
-  e.kind = profilis::EventKind::kFn;
-  e.ts_ns = 1764031200123456789ull;
-  e.dur_ns = 812345 + i;
-  e.pid = 4242;
-  e.tid = 4243;
-  e.comm = "api-worker";
-  e.service = "api";
-  e.fn = "myapp::handlers::UserController::show(int)#" + std::to_string(i % 50);
+  profilis::Event e = profilis::bench::typical_fn_event();
+  e.dur_ns += static_cast<std::uint64_t>(i);
+  e.fn += "#" + std::to_string(i % 50);
   return e;
 }
 
