@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "agent/collector.h"
+#include "agent/db_targets.h"
 #include "agent/errors.h"
 #include "agent/event_loop.h"
 #include "agent/health_metrics.h"
@@ -40,6 +41,7 @@ int libbpf_print_warnings(libbpf_print_level level, const char* format, va_list 
 struct Plan {
   std::vector<TracedProcess> processes;
   std::vector<FunctionProbe> probes;
+  std::vector<DbProbe> db_probes;
 };
 
 // Resolves every --fn for every --pid before anything is loaded, so bad input fails fast and whole.
@@ -55,8 +57,34 @@ Plan plan_probes(const Options& options) {
       auto probes = resolve_functions(process, parse_fn_spec(spec));
       plan.probes.insert(plan.probes.end(), probes.begin(), probes.end());
     }
+    auto db_probes = resolve_db_probes(process, options.db_vendors);
+    plan.db_probes.insert(plan.db_probes.end(), db_probes.begin(), db_probes.end());
+  }
+  if (plan.probes.empty() && plan.db_probes.empty()) {
+    throw UsageError(
+        "nothing to trace: the target maps no supported database client library "
+        "(libpq, libmariadb/libmysqlclient, libsqlite3) and no --fn was given");
   }
   return plan;
+}
+
+void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
+                std::vector<std::string>& fn_names) {
+  for (const auto& probe : plan.probes) {
+    const std::string label = probe.name + " in " + probe.object;
+    program.attach_function(probe.pid, probe.path, probe.file_offset, fn_names.size(), label);
+    if (verbose) {
+      std::fprintf(stderr, "profilis-agent: attached %s at offset 0x%llx (pid %d)\n", label.c_str(),
+                   static_cast<unsigned long long>(probe.file_offset), probe.pid);
+    }
+    fn_names.push_back(probe.name);
+  }
+  for (const auto& probe : plan.db_probes) {
+    const std::string label = probe.function + " in " + probe.object;
+    program.attach_db(probe.pid, probe.path, probe.file_offset, probe.api, label);
+    if (verbose)
+      std::fprintf(stderr, "profilis-agent: attached %s (pid %d)\n", label.c_str(), probe.pid);
+  }
 }
 
 // The sinks, and what the agent needs to reach of them after handing them to the collector.
@@ -163,25 +191,18 @@ void run_agent(const Options& options) {
   check_privileges_and_kernel();
   const Plan plan = plan_probes(options);
 
-  auto program = FnLatencyProgram::load(LoadOptions{.min_duration_ns = options.min_duration_ns});
+  auto program = BpfPrograms::load(LoadOptions{.min_duration_ns = options.min_duration_ns,
+                                               .sql_max_bytes = options.sql_max_bytes});
   for (const auto& process : plan.processes) program.add_target_pid(process.pid);
   std::vector<std::string> fn_names;
-  for (const auto& probe : plan.probes) {
-    const std::string label = probe.name + " in " + probe.object;
-    program.attach(probe.pid, probe.path, probe.file_offset, fn_names.size(), label);
-    if (options.verbose) {
-      std::fprintf(stderr, "profilis-agent: attached %s at offset 0x%llx (pid %d)\n", label.c_str(),
-                   static_cast<unsigned long long>(probe.file_offset), probe.pid);
-    }
-    fn_names.push_back(probe.name);
-  }
+  attach_all(program, plan, options.verbose, fn_names);
 
   Outputs outputs = make_outputs(options);
   Collector collector(
       CollectorOptions{options.queue_size, options.batch_max, options.flush_interval},
       std::move(outputs.sinks));
   const RecordDecoder decoder(std::move(fn_names), service_labels(options, plan),
-                              monotonic_to_realtime_offset_ns());
+                              monotonic_to_realtime_offset_ns(), options.sql_text);
   RingReader reader(program.ring_buffer_fd(), decoder, collector);
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);
@@ -194,8 +215,10 @@ void run_agent(const Options& options) {
     register_health_metrics(*outputs.registry, program, collector, reader, outputs.jsonl);
     server = serve_metrics(options, *outputs.registry, attached);
   }
-  std::fprintf(stderr, "profilis-agent: tracing %zu function(s) in %zu process(es)\n",
-               plan.probes.size(), plan.processes.size());
+  std::fprintf(stderr,
+               "profilis-agent: tracing %zu function(s) and %zu database client function(s) in "
+               "%zu process(es)\n",
+               plan.probes.size(), plan.db_probes.size(), plan.processes.size());
 
   for (bool running = true; running;) {
     switch (loop.wait()) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "agent/errors.h"
+#include "profilis_records.h"
 
 namespace profilis {
 namespace {
@@ -18,17 +19,32 @@ constexpr const char* kDescription =
     "Exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 missing privileges or kernel "
     "support.";
 
-void add_options(CLI::App& app, Options& o, std::string& min_duration, std::string& duration,
-                 std::string& console) {
+struct RawOptions {  // options parsed further after CLI11 is done
+  std::string min_duration, duration, console, db = "auto", sql_text = "redacted";
+};
+
+void add_options(CLI::App& app, Options& o, RawOptions& raw) {
   app.add_option("-p,--pid", o.pids, "trace this process (repeatable)")
       ->check(CLI::Range(1, std::numeric_limits<pid_t>::max()));
   app.add_option("--fn", o.fn_specs,
                  "function latency: [OBJECT:]PATTERN, OBJECT a path or a mapped library name "
                  "(libc.so.6), default the main executable; PATTERN a name or glob (*, ?) matched "
                  "against mangled and demangled names (repeatable)");
-  app.add_option("--min-duration", min_duration,
+  app.add_option("--db", raw.db,
+                 "database client libraries to trace: auto (every supported one the target maps), "
+                 "none, or a comma list of postgresql,mysql,sqlite")
+      ->capture_default_str();
+  app.add_option("--sql-text", raw.sql_text,
+                 "SQL text in DB events: redacted (literals become ?), raw, or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"redacted", "raw", "off"}));
+  app.add_option("--sql-max-bytes", o.sql_max_bytes,
+                 "SQL text read per query in the kernel; longer text is cut and marked with …")
+      ->capture_default_str()
+      ->check(CLI::Range(16, PROFILIS_SQL_MAX));
+  app.add_option("--min-duration", raw.min_duration,
                  "drop calls shorter than this, in the kernel (500ns, 250us, 1ms, 2s)");
-  app.add_flag("--console{compact}", console,
+  app.add_flag("--console{compact}", raw.console,
                "print events to stdout, one JSON object per line (=compact, the default sink) or "
                "indented (=pretty)")
       ->check(CLI::IsMember({"compact", "pretty"}));
@@ -54,7 +70,7 @@ void add_options(CLI::App& app, Options& o, std::string& min_duration, std::stri
   app.add_option("--batch-max", o.batch_max, "largest batch handed to the sinks")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
-  app.add_option("--duration", duration, "stop after this many seconds (fractions allowed)");
+  app.add_option("--duration", raw.duration, "stop after this many seconds (fractions allowed)");
   app.add_flag("-v,--verbose", o.verbose, "say what is attached where, and libbpf's messages");
 }
 
@@ -105,9 +121,9 @@ CliResult parse_cli(int argc, const char* const* argv) {
   Options& o = result.options;
   CLI::App app{kDescription, "profilis-agent"};
   app.set_version_flag("--version", std::string("profilis-agent ") + PROFILIS_VERSION);
-  std::string min_duration, console, duration;
+  RawOptions raw;
   std::chrono::milliseconds::rep flush_ms = o.flush_interval.count();
-  add_options(app, o, min_duration, duration, console);
+  add_options(app, o, raw);
   app.add_option("--flush-interval", flush_ms,
                  "longest wait before queued events reach the sinks, ms")
       ->capture_default_str()
@@ -123,10 +139,18 @@ CliResult parse_cli(int argc, const char* const* argv) {
     throw UsageError(std::string(e.what()) + " (see --help)");
   }
   if (o.pids.empty()) throw UsageError("nothing to trace: give --pid PID (see --help)");
-  if (o.fn_specs.empty()) throw UsageError("nothing to trace: give --fn SPEC (see --help)");
-  if (!min_duration.empty()) o.min_duration_ns = parse_duration_ns(min_duration);
-  if (!console.empty()) o.console = console == "pretty" ? JsonStyle::kPretty : JsonStyle::kCompact;
-  if (!duration.empty()) o.duration = parse_seconds(duration);
+  o.db_vendors = parse_db_list(raw.db);
+  if (o.fn_specs.empty() && o.db_vendors.empty()) {
+    throw UsageError("nothing to trace: give --fn SPEC, or leave --db at auto (see --help)");
+  }
+  o.sql_text = raw.sql_text == "raw"   ? SqlTextMode::kRaw
+               : raw.sql_text == "off" ? SqlTextMode::kOff
+                                       : SqlTextMode::kRedacted;
+  if (!raw.min_duration.empty()) o.min_duration_ns = parse_duration_ns(raw.min_duration);
+  if (!raw.console.empty()) {
+    o.console = raw.console == "pretty" ? JsonStyle::kPretty : JsonStyle::kCompact;
+  }
+  if (!raw.duration.empty()) o.duration = parse_seconds(raw.duration);
   o.flush_interval = std::chrono::milliseconds(flush_ms);
   return result;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/db_targets.h"
 #include "exporters/json_event.h"
 
 namespace profilis {
@@ -17,6 +18,9 @@ namespace profilis {
 struct Options {
   std::vector<pid_t> pids;
   std::vector<std::string> fn_specs;
+  std::vector<DbVendor> db_vendors = {DbVendor::kPostgresql, DbVendor::kMysql, DbVendor::kSqlite};
+  SqlTextMode sql_text = SqlTextMode::kRedacted;
+  std::uint32_t sql_max_bytes = 256;
   std::uint64_t min_duration_ns = 0;
   std::optional<JsonStyle> console;  // set when --console is given
   std::optional<std::string> jsonl_dir;

@@ -22,7 +22,7 @@ void add_dropped(Registry& registry, const char* stage, CallbackFamily::Read rea
 
 }  // namespace
 
-void register_health_metrics(Registry& registry, const FnLatencyProgram& program,
+void register_health_metrics(Registry& registry, const BpfPrograms& program,
                              const Collector& collector, const RingReader& reader,
                              const JsonlSink* jsonl) {
   add_dropped(registry, "kernel", [&program] {

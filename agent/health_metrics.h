@@ -7,14 +7,14 @@
 namespace profilis {
 
 class Registry;
-class FnLatencyProgram;
+class BpfPrograms;
 class Collector;
 class RingReader;
 class JsonlSink;
 
 // Every referenced object must outlive the registry's last collection (the metrics server).
 // `jsonl` may be null when no JSONL sink runs.
-void register_health_metrics(Registry& registry, const FnLatencyProgram& program,
+void register_health_metrics(Registry& registry, const BpfPrograms& program,
                              const Collector& collector, const RingReader& reader,
                              const JsonlSink* jsonl);
 

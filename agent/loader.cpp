@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/errors.h"
+#include "db_latency_bpf.skel.h"
 #include "fn_latency_bpf.skel.h"
 
 namespace profilis {
@@ -24,44 +25,83 @@ namespace {
 
 }  // namespace
 
-void FnLatencyProgram::SkeletonDeleter::operator()(fn_latency_bpf* skel) const {
+void BpfPrograms::SkeletonDeleter::operator()(fn_latency_bpf* skel) const {
   fn_latency_bpf::destroy(skel);
 }
 
-void FnLatencyProgram::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
-
-FnLatencyProgram::FnLatencyProgram(std::unique_ptr<fn_latency_bpf, SkeletonDeleter> skel)
-    : skel_(std::move(skel)) {}
-
-FnLatencyProgram::~FnLatencyProgram() { detach_all(); }
-
-FnLatencyProgram FnLatencyProgram::load(const LoadOptions& options) {
-  std::unique_ptr<fn_latency_bpf, SkeletonDeleter> skel(fn_latency_bpf::open());
-  if (!skel) throw_libbpf("cannot open the BPF object", errno);
-  skel->rodata->min_duration_ns = options.min_duration_ns;
-  if (int err = bpf_map__set_max_entries(skel->maps.events, options.ring_buffer_bytes)) {
-    throw_libbpf("cannot size the ring buffer", -err);
-  }
-  if (int err = fn_latency_bpf::load(skel.get())) {
-    throw_libbpf("cannot load the BPF programs into the kernel", -err);
-  }
-  return FnLatencyProgram(std::move(skel));
+void BpfPrograms::SkeletonDeleter::operator()(db_latency_bpf* skel) const {
+  db_latency_bpf::destroy(skel);
 }
 
-void FnLatencyProgram::add_target_pid(pid_t pid) {
+void BpfPrograms::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
+
+BpfPrograms::BpfPrograms(std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn,
+                         std::unique_ptr<db_latency_bpf, SkeletonDeleter> db)
+    : fn_(std::move(fn)), db_(std::move(db)) {}
+
+BpfPrograms::~BpfPrograms() { detach_all(); }
+
+namespace {
+
+// The DB object uses the function object's ring buffer, pid filter and drop counters: one reader,
+// one filter, one set of counts for everything.
+void share_maps(const fn_latency_bpf& from, db_latency_bpf& to) {
+  const std::pair<bpf_map*, bpf_map*> shared[] = {{from.maps.events, to.maps.events},
+                                                  {from.maps.target_pids, to.maps.target_pids},
+                                                  {from.maps.drops, to.maps.drops}};
+  for (const auto& [source, target] : shared) {
+    if (int err = bpf_map__reuse_fd(target, bpf_map__fd(source))) {
+      throw_libbpf(std::string("cannot share map ") + bpf_map__name(source), -err);
+    }
+  }
+}
+
+}  // namespace
+
+BpfPrograms BpfPrograms::load(const LoadOptions& options) {
+  std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn(fn_latency_bpf::open());
+  if (!fn) throw_libbpf("cannot open the function-latency BPF object", errno);
+  fn->rodata->min_duration_ns = options.min_duration_ns;
+  if (int err = bpf_map__set_max_entries(fn->maps.events, options.ring_buffer_bytes)) {
+    throw_libbpf("cannot size the ring buffer", -err);
+  }
+  if (int err = fn_latency_bpf::load(fn.get())) {
+    throw_libbpf("cannot load the function-latency BPF programs into the kernel", -err);
+  }
+  std::unique_ptr<db_latency_bpf, SkeletonDeleter> db(db_latency_bpf::open());
+  if (!db) throw_libbpf("cannot open the database-latency BPF object", errno);
+  db->rodata->sql_max = options.sql_max_bytes;
+  share_maps(*fn, *db);
+  if (int err = db_latency_bpf::load(db.get())) {
+    throw_libbpf("cannot load the database-latency BPF programs into the kernel", -err);
+  }
+  return BpfPrograms(std::move(fn), std::move(db));
+}
+
+void BpfPrograms::add_target_pid(pid_t pid) {
   const __u32 key = static_cast<__u32>(pid);
   const __u8 one = 1;
-  if (bpf_map__update_elem(skel_->maps.target_pids, &key, sizeof key, &one, sizeof one, BPF_ANY)) {
+  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &one, sizeof one, BPF_ANY)) {
     throw_libbpf("cannot add pid " + std::to_string(pid) + " to the target map", errno);
   }
 }
 
-void FnLatencyProgram::attach(pid_t pid, const std::string& path, std::uint64_t file_offset,
+void BpfPrograms::attach_function(pid_t pid, const std::string& path, std::uint64_t file_offset,
+                                  std::uint64_t cookie, const std::string& label) {
+  attach_pair(fn_->progs.fn_entry, fn_->progs.fn_return, pid, path, file_offset, cookie, label);
+}
+
+void BpfPrograms::attach_db(pid_t pid, const std::string& path, std::uint64_t file_offset,
+                            std::uint32_t api, const std::string& label) {
+  attach_pair(db_->progs.db_entry, db_->progs.db_return, pid, path, file_offset, api, label);
+}
+
+void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,
+                              const std::string& path, std::uint64_t file_offset,
                               std::uint64_t cookie, const std::string& label) {
   for (bool retprobe : {false, true}) {
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = retprobe);
-    bpf_program* prog = retprobe ? skel_->progs.fn_return : skel_->progs.fn_entry;
-    bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, path.c_str(),
+    bpf_link* link = bpf_program__attach_uprobe_opts(retprobe ? ret : entry, pid, path.c_str(),
                                                      static_cast<size_t>(file_offset), &opts);
     if (!link) {
       throw_libbpf(std::string("cannot attach ") + (retprobe ? "uretprobe" : "uprobe") + " to " +
@@ -72,17 +112,17 @@ void FnLatencyProgram::attach(pid_t pid, const std::string& path, std::uint64_t 
   }
 }
 
-void FnLatencyProgram::detach_all() { links_.clear(); }
+void BpfPrograms::detach_all() { links_.clear(); }
 
-int FnLatencyProgram::ring_buffer_fd() const { return bpf_map__fd(skel_->maps.events); }
+int BpfPrograms::ring_buffer_fd() const { return bpf_map__fd(fn_->maps.events); }
 
-DropCounts FnLatencyProgram::drops() const {
+DropCounts BpfPrograms::drops() const {
   DropCounts total{};
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return total;
   std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
   for (__u32 reason = 0; reason < PROFILIS_DROP__COUNT; ++reason) {
-    if (bpf_map__lookup_elem(skel_->maps.drops, &reason, sizeof reason, per_cpu.data(),
+    if (bpf_map__lookup_elem(fn_->maps.drops, &reason, sizeof reason, per_cpu.data(),
                              per_cpu.size() * sizeof(std::uint64_t), 0) != 0) {
       continue;
     }

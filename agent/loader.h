@@ -1,4 +1,6 @@
-// The function-latency BPF program: open → configure → load → attach, every libbpf object owned.
+// The agent's BPF programs — function latency and database-driver latency — loaded as one unit
+// that shares one ring buffer, pid filter and drop counters: open → configure → load → attach,
+// every libbpf object owned.
 #pragma once
 
 #include <sys/types.h>
@@ -12,32 +14,38 @@
 #include "profilis_records.h"
 
 struct fn_latency_bpf;
+struct db_latency_bpf;
 struct bpf_link;
+struct bpf_program;
 
 namespace profilis {
 
 struct LoadOptions {
   std::uint64_t min_duration_ns = 0;
   std::uint32_t ring_buffer_bytes = 8u << 20;  // a power of two, as the kernel requires
+  std::uint32_t sql_max_bytes = 256;           // SQL text read per query, at most PROFILIS_SQL_MAX
 };
 
 using DropCounts = std::array<std::uint64_t, PROFILIS_DROP__COUNT>;
 
-class FnLatencyProgram {
+class BpfPrograms {
  public:
   // Throws RuntimeError (or PrivilegeError when the kernel refuses for lack of privileges) with
   // libbpf's reason.
-  static FnLatencyProgram load(const LoadOptions& options);
+  static BpfPrograms load(const LoadOptions& options);
 
-  FnLatencyProgram(FnLatencyProgram&&) noexcept = default;
-  FnLatencyProgram& operator=(FnLatencyProgram&&) noexcept = default;
-  ~FnLatencyProgram();
+  BpfPrograms(BpfPrograms&&) noexcept = default;
+  BpfPrograms& operator=(BpfPrograms&&) noexcept = default;
+  ~BpfPrograms();
 
   void add_target_pid(pid_t pid);
   // A uprobe and a uretprobe on `path` at `file_offset`, restricted to `pid`; `cookie` comes back
   // in every record. Throws RuntimeError naming the probe that failed.
-  void attach(pid_t pid, const std::string& path, std::uint64_t file_offset, std::uint64_t cookie,
-              const std::string& label);
+  void attach_function(pid_t pid, const std::string& path, std::uint64_t file_offset,
+                       std::uint64_t cookie, const std::string& label);
+  // The same for a DB client-library function; `api` is its enum profilis_db_api.
+  void attach_db(pid_t pid, const std::string& path, std::uint64_t file_offset, std::uint32_t api,
+                 const std::string& label);
   void detach_all();
 
   int ring_buffer_fd() const;
@@ -48,14 +56,19 @@ class FnLatencyProgram {
  private:
   struct SkeletonDeleter {
     void operator()(fn_latency_bpf* skel) const;
+    void operator()(db_latency_bpf* skel) const;
   };
   struct LinkDeleter {
     void operator()(bpf_link* link) const;
   };
-  explicit FnLatencyProgram(std::unique_ptr<fn_latency_bpf, SkeletonDeleter> skel);
+  BpfPrograms(std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn,
+              std::unique_ptr<db_latency_bpf, SkeletonDeleter> db);
+  void attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid, const std::string& path,
+                   std::uint64_t file_offset, std::uint64_t cookie, const std::string& label);
 
   // Declared before links_: links are destroyed first, then the programs they point to.
-  std::unique_ptr<fn_latency_bpf, SkeletonDeleter> skel_;
+  std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn_;
+  std::unique_ptr<db_latency_bpf, SkeletonDeleter> db_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
 };
 

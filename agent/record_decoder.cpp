@@ -1,42 +1,101 @@
 #include "agent/record_decoder.h"
 
+#include <cstddef>
 #include <cstring>
 
+#include "agent/sql_normalize.h"
 #include "profilis_records.h"
 
 namespace profilis {
 
 RecordDecoder::RecordDecoder(std::vector<std::string> fn_names,
                              std::unordered_map<pid_t, std::string> services,
-                             std::int64_t clock_offset_ns)
+                             std::int64_t clock_offset_ns, SqlTextMode sql_text)
     : fn_names_(std::move(fn_names)),
       services_(std::move(services)),
-      clock_offset_ns_(clock_offset_ns) {}
+      clock_offset_ns_(clock_offset_ns),
+      sql_text_(sql_text) {}
 
 bool RecordDecoder::decode(const void* data, std::size_t size, Event& event) const {
-  if (size < sizeof(profilis_fn_record)) return false;
-  profilis_fn_record record;
-  std::memcpy(&record, data, sizeof record);  // ring-buffer memory is only 8-byte aligned
-  if (record.kind != PROFILIS_RECORD_FN || record.fn_id >= fn_names_.size()) return false;
+  std::uint32_t kind = 0;
+  if (size < sizeof kind) return false;
+  std::memcpy(&kind, data, sizeof kind);  // ring-buffer memory is only 8-byte aligned
+  switch (kind) {
+    case PROFILIS_RECORD_FN:
+      return decode_fn(data, size, event);
+    case PROFILIS_RECORD_DB:
+      return decode_db(data, size, event);
+    default:
+      return false;
+  }
+}
 
-  event.kind = EventKind::kFn;
-  event.ts_ns =
-      static_cast<std::uint64_t>(static_cast<std::int64_t>(record.start_ns) + clock_offset_ns_);
-  event.dur_ns = record.dur_ns;
-  event.pid = record.pid;
-  event.tid = record.tid;
-  event.comm.assign(record.comm, strnlen(record.comm, sizeof record.comm));
-  const auto service = services_.find(static_cast<pid_t>(record.pid));
+void RecordDecoder::fill_common(Event& event, EventKind kind, std::uint64_t start_ns,
+                                std::uint64_t dur_ns, std::uint32_t pid, std::uint32_t tid,
+                                const char (&comm)[16]) const {
+  event.kind = kind;
+  event.ts_ns = static_cast<std::uint64_t>(static_cast<std::int64_t>(start_ns) + clock_offset_ns_);
+  event.dur_ns = dur_ns;
+  event.pid = pid;
+  event.tid = tid;
+  event.comm.assign(comm, strnlen(comm, sizeof comm));
+  const auto service = services_.find(static_cast<pid_t>(pid));
   event.service.assign(service != services_.end() ? service->second : event.comm);
   event.container_id.clear();
-  event.fn.assign(fn_names_[record.fn_id]);
-  event.error = false;
   event.route.clear();
   event.method.clear();
   event.status = 0;
+  event.fn.clear();
   event.query.clear();
+  event.query_omitted = false;
   event.db_vendor.clear();
   event.rows = -1;
+  event.error = false;
+}
+
+bool RecordDecoder::decode_fn(const void* data, std::size_t size, Event& event) const {
+  if (size < sizeof(profilis_fn_record)) return false;
+  profilis_fn_record record;
+  std::memcpy(&record, data, sizeof record);
+  if (record.fn_id >= fn_names_.size()) return false;
+  fill_common(event, EventKind::kFn, record.start_ns, record.dur_ns, record.pid, record.tid,
+              record.comm);
+  event.fn.assign(fn_names_[record.fn_id]);
+  return true;
+}
+
+bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) const {
+  constexpr std::size_t kHeader = offsetof(profilis_db_record, query);
+  if (size < sizeof(profilis_db_record)) return false;
+  profilis_db_record header;  // all but the text, which is read where it lies
+  std::memcpy(&header, data, kHeader);
+  if (header.vendor < PROFILIS_DB_POSTGRESQL || header.vendor > PROFILIS_DB_SQLITE ||
+      header.query_len > PROFILIS_SQL_MAX) {
+    return false;
+  }
+  fill_common(event, EventKind::kDb, header.start_ns, header.dur_ns, header.pid, header.tid,
+              header.comm);
+  static constexpr DbVendor kVendors[] = {DbVendor::kPostgresql, DbVendor::kMysql,
+                                          DbVendor::kSqlite};
+  event.db_vendor.assign(vendor_name(kVendors[header.vendor - PROFILIS_DB_POSTGRESQL]));
+  event.rows = header.rows;
+  event.error = header.error != 0;
+  std::string_view text(static_cast<const char*>(data) + kHeader, header.query_len);
+  // A length the library was given may run past the statement's terminating NUL (SQLite reads up
+  // to nByte or the NUL, whichever comes first).
+  text = text.substr(0, text.find('\0'));
+  switch (sql_text_) {
+    case SqlTextMode::kRaw:
+      event.query.assign(text);
+      break;
+    case SqlTextMode::kRedacted:
+      normalize_sql(text, event.query);
+      break;
+    case SqlTextMode::kOff:
+      event.query_omitted = true;
+      return true;
+  }
+  if (header.truncated) event.query += "\u2026";  // … : the kernel read only the start
   return true;
 }
 

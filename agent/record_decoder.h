@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/db_targets.h"
 #include "exporters/event.h"
 
 namespace profilis {
@@ -18,16 +19,23 @@ class RecordDecoder {
   // `fn_names[cookie]` names the function a record's cookie points to; `services` maps a pid to its
   // service label; `clock_offset_ns` converts BPF monotonic time to Unix epoch time.
   RecordDecoder(std::vector<std::string> fn_names, std::unordered_map<pid_t, std::string> services,
-                std::int64_t clock_offset_ns);
+                std::int64_t clock_offset_ns, SqlTextMode sql_text = SqlTextMode::kRedacted);
 
   // Overwrites every field of `event` (reusing its strings' capacity). False for a record that is
   // too short, of an unknown kind, or names an unknown function.
   bool decode(const void* data, std::size_t size, Event& event) const;
 
  private:
+  bool decode_fn(const void* data, std::size_t size, Event& event) const;
+  bool decode_db(const void* data, std::size_t size, Event& event) const;
+  // The fields every kind has: times, ids, comm, service; the kind's own fields reset.
+  void fill_common(Event& event, EventKind kind, std::uint64_t start_ns, std::uint64_t dur_ns,
+                   std::uint32_t pid, std::uint32_t tid, const char (&comm)[16]) const;
+
   std::vector<std::string> fn_names_;
   std::unordered_map<pid_t, std::string> services_;
   std::int64_t clock_offset_ns_;
+  SqlTextMode sql_text_;
 };
 
 }  // namespace profilis

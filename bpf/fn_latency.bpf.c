@@ -4,7 +4,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
-#include "profilis_records.h"
+#include "shared_maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -23,30 +23,11 @@ struct call_stack {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20); /* the agent resizes it before load */
-} events SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PROFILIS_MAX_THREADS);
 	__type(key, __u32);
 	__type(value, struct call_stack);
 } open_calls SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PROFILIS_MAX_TARGET_PIDS);
-	__type(key, __u32);
-	__type(value, __u8);
-} target_pids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PROFILIS_DROP__COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
 
 /* A call_stack is larger than the BPF stack, so new ones are copied from this zeroed slot. */
 struct {
@@ -55,13 +36,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct call_stack);
 } empty_stack SEC(".maps");
-
-static __always_inline void count_drop(__u32 reason)
-{
-	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
-	if (n)
-		*n += 1;
-}
 
 static __always_inline struct call_stack *stack_of(__u32 tid)
 {
@@ -122,7 +96,7 @@ int BPF_KPROBE(fn_entry)
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
-	if (!bpf_map_lookup_elem(&target_pids, &pid))
+	if (!is_target(pid))
 		return 0;
 	struct call_stack *st = stack_of(tid);
 	if (!st) {
@@ -150,7 +124,7 @@ int BPF_KRETPROBE(fn_return)
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
-	if (!bpf_map_lookup_elem(&target_pids, &pid))
+	if (!is_target(pid))
 		return 0;
 	struct call_stack *st = bpf_map_lookup_elem(&open_calls, &tid);
 	if (!st) {

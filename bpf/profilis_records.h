@@ -15,8 +15,51 @@
 #define PROFILIS_MAX_THREADS 8192
 #define PROFILIS_MAX_TARGET_PIDS 1024
 
+/* SQL text read from the traced process: at most this much (the agent may ask for less). */
+#define PROFILIS_SQL_MAX 1024
+/* Statement name of a libpq prepared statement, as part of a map key. */
+#define PROFILIS_STMT_NAME_MAX 64
+/* Prepared statements and in-flight asynchronous queries remembered at once (LRU-bounded). */
+#define PROFILIS_MAX_STATEMENTS 16384
+
 enum profilis_record_kind {
 	PROFILIS_RECORD_FN = 1,
+	PROFILIS_RECORD_DB = 2,
+};
+
+enum profilis_db_vendor {
+	PROFILIS_DB_POSTGRESQL = 1,
+	PROFILIS_DB_MYSQL = 2,
+	PROFILIS_DB_SQLITE = 3,
+};
+
+/* The client-library function a DB probe sits on: its attach cookie. */
+enum profilis_db_api {
+	PROFILIS_PQ_EXEC = 1,
+	PROFILIS_PQ_EXEC_PARAMS,
+	PROFILIS_PQ_PREPARE,
+	PROFILIS_PQ_EXEC_PREPARED,
+	PROFILIS_PQ_SEND_QUERY,
+	PROFILIS_PQ_SEND_QUERY_PARAMS,
+	PROFILIS_PQ_SEND_PREPARE,
+	PROFILIS_PQ_SEND_QUERY_PREPARED,
+	PROFILIS_PQ_GET_RESULT,
+	PROFILIS_PQ_FINISH,
+	PROFILIS_MY_REAL_QUERY,
+	PROFILIS_MY_QUERY,
+	PROFILIS_MY_SEND_QUERY,
+	PROFILIS_MY_READ_QUERY_RESULT,
+	PROFILIS_MY_STMT_PREPARE,
+	PROFILIS_MY_STMT_EXECUTE,
+	PROFILIS_MY_STMT_CLOSE,
+	PROFILIS_MY_CLOSE,
+	PROFILIS_SQ_EXEC,
+	PROFILIS_SQ_PREPARE_V2,
+	PROFILIS_SQ_PREPARE_V3,
+	PROFILIS_SQ_STEP,
+	PROFILIS_SQ_RESET,
+	PROFILIS_SQ_FINALIZE,
+	PROFILIS_DB_API__COUNT,
 };
 
 /* Index into the per-CPU `drops` array. */
@@ -39,6 +82,22 @@ struct profilis_fn_record {
 	__u64 dur_ns;
 	__u64 fn_id; /* attach cookie: index into the agent's probe table */
 	char comm[PROFILIS_COMM_LEN];
+};
+
+struct profilis_db_record {
+	__u32 kind; /* PROFILIS_RECORD_DB */
+	__u32 pid;
+	__u32 tid;
+	__u16 vendor;   /* enum profilis_db_vendor */
+	__u8 error;     /* the call failed or returned no result */
+	__u8 truncated; /* the SQL text was longer than what was read */
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u64 dur_ns;
+	__s64 rows; /* -1 when unknown */
+	char comm[PROFILIS_COMM_LEN];
+	__u32 query_len; /* bytes of query[] that hold text (0: text unknown) */
+	__u32 _pad;
+	char query[PROFILIS_SQL_MAX];
 };
 
 #endif /* PROFILIS_RECORDS_H */

@@ -25,6 +25,7 @@ struct Event {
   std::string fn;
   // DB
   std::string query;
+  bool query_omitted = false;  // --sql-text off: no "query" field at all
   std::string db_vendor;
   std::int64_t rows = -1;
   // FN and DB

@@ -168,7 +168,7 @@ void append_json_event(std::string& out, const Event& event, JsonStyle style) {
       w.boolean("error", event.error);
       break;
     case EventKind::kDb:
-      w.string("query", event.query);
+      if (!event.query_omitted) w.string("query", event.query);
       w.string("db_vendor", event.db_vendor);
       w.integer("rows", event.rows);
       w.boolean("error", event.error);

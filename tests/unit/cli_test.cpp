@@ -84,7 +84,38 @@ TEST(ParseCli, shouldAcceptEqualsSyntaxForOptions) {
 
 TEST(ParseCli, shouldRequirePid) { EXPECT_USAGE_ERROR(parse({"--fn", "malloc"})); }
 
-TEST(ParseCli, shouldRequireFn) { EXPECT_USAGE_ERROR(parse({"--pid", "1"})); }
+// Without --fn the database client libraries are traced (--db auto); with --db none as well there
+// is nothing left to trace.
+TEST(ParseCli, shouldRequireFnWhenDbTracingIsOff) {
+  EXPECT_USAGE_ERROR(parse({"--pid", "1", "--db", "none"}));
+  const Options o = parse({"--pid", "1"}).options;
+  EXPECT_TRUE(o.fn_specs.empty());
+  EXPECT_EQ(o.db_vendors.size(), 3u);
+}
+
+TEST(ParseCli, shouldParseDbListAndSqlText) {
+  const Options o = parse({"--pid", "1", "--db", "sqlite,postgresql", "--sql-text", "raw",
+                           "--sql-max-bytes", "512"})
+                        .options;
+  EXPECT_EQ(o.db_vendors, (std::vector<DbVendor>{DbVendor::kSqlite, DbVendor::kPostgresql}));
+  EXPECT_EQ(o.sql_text, SqlTextMode::kRaw);
+  EXPECT_EQ(o.sql_max_bytes, 512u);
+  EXPECT_EQ(parse({"--pid", "1"}).options.sql_text, SqlTextMode::kRedacted);
+  EXPECT_EQ(parse({"--pid", "1", "--sql-text", "off"}).options.sql_text, SqlTextMode::kOff);
+}
+
+TEST(ParseCli, shouldRejectUnknownDbVendorNamingTheKnownOnes) {
+  try {
+    parse({"--pid", "1", "--db", "postgresql,oracle"});
+    FAIL() << "no UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("oracle"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("postgresql, mysql, sqlite"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_USAGE_ERROR(parse({"--pid", "1", "--sql-text", "some"}));
+  EXPECT_USAGE_ERROR(parse({"--pid", "1", "--sql-max-bytes", "5000"}));
+}
 
 TEST(ParseCli, shouldRequireSomethingWithAnEmptyCommandLine) { EXPECT_USAGE_ERROR(parse({})); }
 

@@ -1,0 +1,141 @@
+#include "agent/db_targets.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "agent/errors.h"
+#include "agent/proc_maps.h"
+#include "agent/symbols.h"
+#include "profilis_records.h"
+
+namespace profilis {
+namespace {
+
+struct ApiFunction {
+  const char* name;
+  std::uint32_t api;
+};
+
+struct ClientLibrary {
+  DbVendor vendor;
+  const char* object;  // a file name prefix up to a dot, as find_mapped_object takes it
+  std::vector<ApiFunction> functions;
+};
+
+const std::vector<ClientLibrary>& client_libraries() {
+  static const std::vector<ClientLibrary> libraries = {
+      {DbVendor::kPostgresql,
+       "libpq.so",
+       {{"PQexec", PROFILIS_PQ_EXEC},
+        {"PQexecParams", PROFILIS_PQ_EXEC_PARAMS},
+        {"PQprepare", PROFILIS_PQ_PREPARE},
+        {"PQexecPrepared", PROFILIS_PQ_EXEC_PREPARED},
+        {"PQsendQuery", PROFILIS_PQ_SEND_QUERY},
+        {"PQsendQueryParams", PROFILIS_PQ_SEND_QUERY_PARAMS},
+        {"PQsendPrepare", PROFILIS_PQ_SEND_PREPARE},
+        {"PQsendQueryPrepared", PROFILIS_PQ_SEND_QUERY_PREPARED},
+        {"PQgetResult", PROFILIS_PQ_GET_RESULT},
+        {"PQfinish", PROFILIS_PQ_FINISH}}},
+      {DbVendor::kMysql, "libmariadb.so", {}},
+      {DbVendor::kMysql, "libmysqlclient.so", {}},
+      {DbVendor::kSqlite,
+       "libsqlite3.so",
+       {{"sqlite3_exec", PROFILIS_SQ_EXEC},
+        {"sqlite3_prepare_v2", PROFILIS_SQ_PREPARE_V2},
+        {"sqlite3_prepare_v3", PROFILIS_SQ_PREPARE_V3},
+        {"sqlite3_step", PROFILIS_SQ_STEP},
+        {"sqlite3_reset", PROFILIS_SQ_RESET},
+        {"sqlite3_finalize", PROFILIS_SQ_FINALIZE}}},
+  };
+  return libraries;
+}
+
+// libmariadb and libmysqlclient export the same API.
+const std::vector<ApiFunction>& mysql_functions() {
+  static const std::vector<ApiFunction> functions = {
+      {"mysql_real_query", PROFILIS_MY_REAL_QUERY},
+      {"mysql_query", PROFILIS_MY_QUERY},
+      {"mysql_send_query", PROFILIS_MY_SEND_QUERY},
+      {"mysql_read_query_result", PROFILIS_MY_READ_QUERY_RESULT},
+      {"mysql_stmt_prepare", PROFILIS_MY_STMT_PREPARE},
+      {"mysql_stmt_execute", PROFILIS_MY_STMT_EXECUTE},
+      {"mysql_stmt_close", PROFILIS_MY_STMT_CLOSE},
+      {"mysql_close", PROFILIS_MY_CLOSE}};
+  return functions;
+}
+
+const std::vector<ApiFunction>& functions_of(const ClientLibrary& library) {
+  return library.vendor == DbVendor::kMysql ? mysql_functions() : library.functions;
+}
+
+bool selected(const std::vector<DbVendor>& vendors, DbVendor vendor) {
+  return std::find(vendors.begin(), vendors.end(), vendor) != vendors.end();
+}
+
+const FunctionSymbol* find_symbol(const std::vector<FunctionSymbol>& symbols,
+                                  std::string_view name) {
+  const auto it = std::find_if(symbols.begin(), symbols.end(),
+                               [&](const FunctionSymbol& s) { return s.name == name; });
+  return it == symbols.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+const char* vendor_name(DbVendor vendor) {
+  switch (vendor) {
+    case DbVendor::kPostgresql:
+      return "postgresql";
+    case DbVendor::kMysql:
+      return "mysql";
+    case DbVendor::kSqlite:
+      return "sqlite";
+  }
+  return "unknown";
+}
+
+std::vector<DbVendor> parse_db_list(std::string_view text) {
+  const std::vector<DbVendor> all = {DbVendor::kPostgresql, DbVendor::kMysql, DbVendor::kSqlite};
+  if (text == "auto") return all;
+  if (text == "none") return {};
+  std::vector<DbVendor> vendors;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    const auto it =
+        std::find_if(all.begin(), all.end(), [&](DbVendor v) { return item == vendor_name(v); });
+    if (it == all.end()) {
+      throw UsageError("--db: unknown database '" + std::string(item) +
+                       "'; expected auto, none, or a comma list of postgresql, mysql, sqlite");
+    }
+    if (!selected(vendors, *it)) vendors.push_back(*it);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  if (vendors.empty()) throw UsageError("--db: empty list; give auto, none or vendor names");
+  return vendors;
+}
+
+std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
+                                       const std::vector<DbVendor>& vendors) {
+  std::vector<DbProbe> probes;
+  for (const ClientLibrary& library : client_libraries()) {
+    if (!selected(vendors, library.vendor)) continue;
+    const auto object = find_mapped_object(process.mapped_files, library.object);
+    if (!object) continue;
+    const std::string path = "/proc/" + std::to_string(process.pid) + "/root" + *object;
+    const auto symbols = read_function_symbols(path);
+    for (const ApiFunction& function : functions_of(library)) {
+      // A function missing from an older library version is simply not traced.
+      if (const FunctionSymbol* symbol = find_symbol(symbols, function.name)) {
+        probes.push_back(DbProbe{.pid = process.pid,
+                                 .path = path,
+                                 .object = *object,
+                                 .file_offset = symbol->file_offset,
+                                 .api = function.api,
+                                 .function = function.name});
+      }
+    }
+  }
+  return probes;
+}
+
+}  // namespace profilis

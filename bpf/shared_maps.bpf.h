@@ -1,0 +1,40 @@
+/* Maps every BPF object of the agent shares: one ring buffer, one pid filter, one set of drop
+ * counters. Each object declares them; the agent loads the first and hands its map fds to the
+ * others (bpf_map__reuse_fd), so there is a single instance of each in the kernel. */
+#ifndef PROFILIS_SHARED_MAPS_BPF_H
+#define PROFILIS_SHARED_MAPS_BPF_H
+
+#include "profilis_records.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* the agent resizes it before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROFILIS_MAX_TARGET_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} target_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PROFILIS_DROP__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline int is_target(__u32 pid)
+{
+	return bpf_map_lookup_elem(&target_pids, &pid) != 0;
+}
+
+#endif /* PROFILIS_SHARED_MAPS_BPF_H */
