@@ -1,6 +1,8 @@
 #include "agent/db_targets.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "agent/errors.h"
@@ -79,6 +81,31 @@ const FunctionSymbol* find_symbol(const std::vector<FunctionSymbol>& symbols,
   return it == symbols.end() ? nullptr : &*it;
 }
 
+// Where a library the process has not loaded yet would come from, inside its root.
+constexpr const char* kLibraryDirs[] = {"/usr/lib/x86_64-linux-gnu",
+                                        "/lib/x86_64-linux-gnu",
+                                        "/usr/local/lib",
+                                        "/usr/lib64",
+                                        "/usr/lib",
+                                        "/lib"};
+
+// The client library as the process maps it, or else as installed on its root file system: uprobes
+// sit on the file, so one attached before the process loads it (dlopen, or the exec of a wrapper)
+// takes effect the moment it is mapped.
+std::optional<std::string> locate_library(const TracedProcess& process, const char* object,
+                                          const std::string& root) {
+  if (auto mapped = find_mapped_object(process.mapped_files, object)) return mapped;
+  for (const char* dir : kLibraryDirs) {
+    std::error_code ec;
+    std::vector<std::string> files;
+    for (const auto& entry : std::filesystem::directory_iterator(root + dir, ec)) {
+      files.push_back(std::string(dir) + "/" + entry.path().filename().string());
+    }
+    if (auto installed = find_mapped_object(files, object)) return installed;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 const char* vendor_name(DbVendor vendor) {
@@ -114,26 +141,52 @@ std::vector<DbVendor> parse_db_list(std::string_view text) {
   return vendors;
 }
 
+namespace {
+
+void add_probes(const TracedProcess& process, const std::string& path, const std::string& object,
+                const std::vector<FunctionSymbol>& symbols,
+                const std::vector<ApiFunction>& functions, std::vector<DbProbe>& probes) {
+  for (const ApiFunction& function : functions) {
+    // A function missing from an older library version is simply not traced.
+    if (const FunctionSymbol* symbol = find_symbol(symbols, function.name)) {
+      probes.push_back(DbProbe{.pid = process.pid,
+                               .path = path,
+                               .object = object,
+                               .file_offset = symbol->file_offset,
+                               .api = function.api,
+                               .function = function.name});
+    }
+  }
+}
+
+// Some clients link their vendor's library statically (the `mariadb` command line client does):
+// the executable then defines the API itself and is probed instead of any shared library.
+bool defines_api(const std::vector<FunctionSymbol>& symbols,
+                 const std::vector<ApiFunction>& functions) {
+  return !functions.empty() && find_symbol(symbols, functions.front().name) != nullptr;
+}
+
+}  // namespace
+
 std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
                                        const std::vector<DbVendor>& vendors) {
   std::vector<DbProbe> probes;
+  const std::string root = "/proc/" + std::to_string(process.pid) + "/root";
+  const std::string exe_path = "/proc/" + std::to_string(process.pid) + "/exe";
+  const auto exe_symbols = read_function_symbols(exe_path);
+  std::vector<DbVendor> in_executable;
   for (const ClientLibrary& library : client_libraries()) {
     if (!selected(vendors, library.vendor)) continue;
-    const auto object = find_mapped_object(process.mapped_files, library.object);
-    if (!object) continue;
-    const std::string path = "/proc/" + std::to_string(process.pid) + "/root" + *object;
-    const auto symbols = read_function_symbols(path);
-    for (const ApiFunction& function : functions_of(library)) {
-      // A function missing from an older library version is simply not traced.
-      if (const FunctionSymbol* symbol = find_symbol(symbols, function.name)) {
-        probes.push_back(DbProbe{.pid = process.pid,
-                                 .path = path,
-                                 .object = *object,
-                                 .file_offset = symbol->file_offset,
-                                 .api = function.api,
-                                 .function = function.name});
-      }
+    if (selected(in_executable, library.vendor)) continue;
+    if (defines_api(exe_symbols, functions_of(library))) {
+      in_executable.push_back(library.vendor);
+      add_probes(process, exe_path, process.exe, exe_symbols, functions_of(library), probes);
+      continue;
     }
+    const auto object = locate_library(process, library.object, root);
+    if (!object) continue;
+    add_probes(process, root + *object, *object, read_function_symbols(root + *object),
+               functions_of(library), probes);
   }
   return probes;
 }

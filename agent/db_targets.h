@@ -34,8 +34,8 @@ struct DbProbe {
   std::string function;
 };
 
-// Probes for every query function of the selected vendors' client libraries that the process maps
-// (a library it does not map is simply not traced).
+// Probes for every query function of the selected vendors' client libraries: the ones the process
+// maps, and the ones installed on its root file system that it may load later (dlopen, exec).
 std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
                                        const std::vector<DbVendor>& vendors);
 

@@ -54,9 +54,9 @@ bool iequals(const unsigned char* p, std::size_t len, std::string_view lower) {
 // Keywords after which a minus before digits is a sign, as after an operator.
 bool expects_operand_after(const unsigned char* p, std::size_t len) {
   static constexpr std::string_view kKeywords[] = {
-      "select", "where", "and",    "or",   "not",     "on",       "set",  "values", "by",
-      "when",   "then",  "else",   "limit", "offset", "return",   "having", "is",   "like",
-      "ilike",  "between", "in",   "case", "default", "distinct", "all",  "any",    "some"};
+      "select", "where",   "and",  "or",    "not",     "on",       "set",    "values", "by",
+      "when",   "then",    "else", "limit", "offset",  "return",   "having", "is",     "like",
+      "ilike",  "between", "in",   "case",  "default", "distinct", "all",    "any",    "some"};
   if (len > 8) return false;
   for (const std::string_view kw : kKeywords) {
     if (iequals(p, len, kw)) return true;
@@ -67,7 +67,10 @@ bool expects_operand_after(const unsigned char* p, std::size_t len) {
 class Normalizer {
  public:
   Normalizer(std::string_view sql, char* out)
-      : s_(reinterpret_cast<const unsigned char*>(sql.data())), n_(sql.size()), base_(out), w_(out) {}
+      : s_(reinterpret_cast<const unsigned char*>(sql.data())),
+        n_(sql.size()),
+        base_(out),
+        w_(out) {}
 
   // Returns the length written.
   std::size_t run() {
@@ -111,7 +114,7 @@ class Normalizer {
       }
       case '-':
         if (i + 1 < n_ && s_[i + 1] == '-') return line_comment(i);
-        if (expects_operand() && starts_number(i + 1)) {
+        if (starts_number(i + 1) && expects_operand()) {
           const NumberLex lex = lex_number(i + 1);
           if (lex.kind == Lex::kLiteral) {
             literal();
@@ -123,7 +126,7 @@ class Normalizer {
         if (i + 1 < n_ && s_[i + 1] == '*') return block_comment(i);
         break;
       case '.':
-        if (expects_operand() && starts_number(i)) {
+        if (starts_number(i) && expects_operand()) {
           const NumberLex lex = lex_number(i);
           if (lex.kind == Lex::kLiteral) {
             literal();
@@ -154,14 +157,21 @@ class Normalizer {
   // An identifier or keyword, a boolean, or the prefix of a string literal (E'', N'', X'', B'',
   // U&'', _charset'').
   std::size_t word(std::size_t i) {
+    // Copied while scanning, to where a kept word goes; a literal overwrites it again.
+    char* dst = w_ + (pending_space_ && w_ != base_ ? 1 : 0);
+    dst[0] = static_cast<char>(s_[i]);
     std::size_t end = i + 1;
-    while (end < n_ && has(s_[end], kIdentCont)) ++end;
+    while (end < n_) {
+      const unsigned char c = s_[end];
+      if (!has(c, kIdentCont)) break;
+      dst[end - i] = static_cast<char>(c);
+      ++end;
+    }
     const std::size_t len = end - i;
-    if (end < n_) {
+    if (end < n_ && (s_[end] == '\'' || s_[end] == '&')) {
       const unsigned char first = s_[i] | 0x20;
-      if (s_[end] == '\'' &&
-          (s_[i] == '_' ||
-           (len == 1 && (first == 'e' || first == 'n' || first == 'x' || first == 'b')))) {
+      if (s_[end] == '\'' && (s_[i] == '_' || (len == 1 && (first == 'e' || first == 'n' ||
+                                                            first == 'x' || first == 'b')))) {
         return quoted_literal(end);
       }
       if (len == 1 && first == 'u' && s_[end] == '&' && end + 1 < n_ && s_[end + 1] == '\'') {
@@ -172,13 +182,13 @@ class Normalizer {
       literal();
       return end;
     }
-    begin_token();
-    std::memcpy(w_, s_ + i, len);
-    w_ += len;
+    if (dst != w_) *w_ = ' ';
+    pending_space_ = false;
+    w_ = dst + len;
     prev_ = Prev::kWord;
     prev_word_ = s_ + i;
     prev_word_len_ = len;
-    if (iequals(s_ + i, len, "in")) {
+    if (len == 2 && iequals(s_ + i, len, "in")) {
       in_list_ = InList::kAfterIn;
       in_at_ = static_cast<std::size_t>(w_ - base_);
     } else {
@@ -206,8 +216,8 @@ class Normalizer {
   // Digits, allowing single underscores between digits (PostgreSQL 16: 1_000_000).
   std::size_t digits(std::size_t q) const {
     while (q < n_) {
-      if (has(s_[q], kDigit) ||
-          (s_[q] == '_' && q > 0 && has(s_[q - 1], kDigit) && q + 1 < n_ && has(s_[q + 1], kDigit))) {
+      if (has(s_[q], kDigit) || (s_[q] == '_' && q > 0 && has(s_[q - 1], kDigit) && q + 1 < n_ &&
+                                 has(s_[q + 1], kDigit))) {
         ++q;
       } else {
         break;
@@ -223,9 +233,16 @@ class Normalizer {
     std::size_t q = p;
     const bool dot_start = s_[p] == '.';
     bool radix = false;
-    if (!dot_start && s_[p] == '0' && p + 2 < n_) {
+    if (!dot_start && s_[p] == '0' && p + 1 < n_) {
       const unsigned char r = s_[p + 1] | 0x20;
-      bool (*pred)(unsigned char) = r == 'x' ? is_hex : r == 'b' ? is_bin : r == 'o' ? is_oct : nullptr;
+      bool (*pred)(unsigned char) = r == 'x'   ? is_hex
+                                    : r == 'b' ? is_bin
+                                    : r == 'o' ? is_oct
+                                               : nullptr;
+      // `0x` with no digit: cut off (or junk); a literal unless a word goes on (`0xg`).
+      if (pred != nullptr && (p + 2 == n_ || !has(s_[p + 2], kIdentCont))) {
+        return {Lex::kLiteral, p + 2};
+      }
       if (pred != nullptr && pred(s_[p + 2])) {
         q = p + 3;
         while (q < n_ && (pred(s_[q]) || (s_[q] == '_' && q + 1 < n_ && pred(s_[q + 1])))) ++q;
@@ -238,7 +255,13 @@ class Normalizer {
       if (q < n_ && (s_[q] | 0x20) == 'e') {
         std::size_t r = q + 1;
         if (r < n_ && (s_[r] == '+' || s_[r] == '-')) ++r;
-        if (r < n_ && has(s_[r], kDigit)) q = digits(r);
+        if (r < n_ && has(s_[r], kDigit)) {
+          q = digits(r);
+        } else if (r != q + 1 || r == n_ || !has(s_[r], kIdentCont)) {
+          // An exponent with no digit, as when cut off (`1e`, `1e-`): still a literal, unless a
+          // word goes on (`1ex`).
+          q = r;
+        }
       }
     }
     if (q < n_ && has(s_[q], kIdentCont)) {
@@ -315,7 +338,8 @@ class Normalizer {
   std::size_t line_comment(std::size_t i) {
     pending_space_ = true;
     const void* nl = std::memchr(s_ + i + 2, '\n', n_ - (i + 2));
-    return nl == nullptr ? n_ : static_cast<std::size_t>(static_cast<const unsigned char*>(nl) - s_);
+    return nl == nullptr ? n_
+                         : static_cast<std::size_t>(static_cast<const unsigned char*>(nl) - s_);
   }
 
   // /* ... */, nesting as in PostgreSQL; unterminated runs to the end.
@@ -365,8 +389,8 @@ class Normalizer {
   }
 
   void list_item() {
-    in_list_ = (in_list_ == InList::kOpen || in_list_ == InList::kComma) ? InList::kItem
-                                                                          : InList::kIdle;
+    in_list_ =
+        (in_list_ == InList::kOpen || in_list_ == InList::kComma) ? InList::kItem : InList::kIdle;
   }
 
   void verbatim(std::size_t begin, std::size_t end) {

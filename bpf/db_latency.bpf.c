@@ -50,14 +50,12 @@ struct sql_text {
 };
 
 /* A query started but not finished: asynchronous libpq/MySQL queries, SQLite statements being
- * stepped. `silent` marks a libpq prepare, whose results are consumed without an event. */
+ * stepped. */
 struct pending {
 	__u64 start_ns;
 	__s64 rows;
 	__u32 vendor;
 	__u32 error;
-	__u32 silent;
-	__u32 _pad;
 	struct sql_text sql;
 };
 
@@ -177,7 +175,6 @@ static __noinline void emit_call(struct scratch *s, struct db_thread *t, __u32 v
 	s->pending.vendor = vendor;
 	s->pending.error = error;
 	s->pending.rows = rows;
-	s->pending.silent = 0;
 	emit(s, &s->pending, 0);
 }
 
@@ -263,27 +260,24 @@ static __noinline void recall_text(struct scratch *s, __u64 handle, __u64 name)
 }
 
 /* Starts an asynchronous query on `handle` with the text already in s->pending.sql. */
-static __noinline void start_pending(struct scratch *s, __u64 handle, __u32 vendor, __u64 start_ns,
-				     __u32 silent)
+static __noinline void start_pending(struct scratch *s, __u64 handle, __u32 vendor, __u64 start_ns)
 {
 	s->pending.start_ns = start_ns;
 	s->pending.rows = -1;
 	s->pending.vendor = vendor;
 	s->pending.error = 0;
-	s->pending.silent = silent;
 	set_key(&s->key, s->pid, handle);
 	bpf_map_update_elem(&pending_queries, &s->key, &s->pending, BPF_ANY);
 }
 
-/* Ends the pending query on `handle`, if any, with an event unless it is silent. */
+/* Ends the pending query on `handle`, if any, with its event. */
 static __noinline void finish_pending(struct scratch *s, __u64 handle, __u32 error)
 {
 	set_key(&s->key, s->pid, handle);
 	struct pending *p = bpf_map_lookup_elem(&pending_queries, &s->key);
 	if (!p)
 		return;
-	if (!p->silent)
-		emit(s, p, error);
+	emit(s, p, error);
 	bpf_map_delete_elem(&pending_queries, &s->key);
 }
 
@@ -299,8 +293,10 @@ static __noinline void on_pg_return(struct scratch *s, struct db_thread *t)
 		pg_result(s->ret, &error, &rows);
 		emit_call(s, t, PROFILIS_DB_POSTGRESQL, error, rows);
 		return;
-	case PROFILIS_PQ_PREPARE:
+	case PROFILIS_PQ_PREPARE: /* a round trip to the server: an event of its own */
 		remember_text(s, conn, t->args[1], t->args[2], TEXT_NUL_TERMINATED);
+		pg_result(s->ret, &error, &rows);
+		emit_call(s, t, PROFILIS_DB_POSTGRESQL, error, rows);
 		return;
 	case PROFILIS_PQ_EXEC_PREPARED:
 		recall_text(s, conn, t->args[1]);
@@ -319,12 +315,10 @@ static __noinline void on_pg_return(struct scratch *s, struct db_thread *t)
 			read_c_string(&s->pending.sql, (void *)t->args[1]);
 		}
 		if ((int)s->ret == 0) { /* not sent: the query failed right here */
-			if (t->api != PROFILIS_PQ_SEND_PREPARE)
-				emit_call(s, t, PROFILIS_DB_POSTGRESQL, 1, -1);
+			emit_call(s, t, PROFILIS_DB_POSTGRESQL, 1, -1);
 			return;
 		}
-		start_pending(s, conn, PROFILIS_DB_POSTGRESQL, t->start_ns,
-			      t->api == PROFILIS_PQ_SEND_PREPARE);
+		start_pending(s, conn, PROFILIS_DB_POSTGRESQL, t->start_ns);
 		return;
 	case PROFILIS_PQ_GET_RESULT: {
 		if (!s->ret) { /* NULL: the query's last result was consumed */
@@ -366,7 +360,7 @@ static __noinline void on_mysql_return(struct scratch *s, struct db_thread *t)
 		if (failed)
 			emit_call(s, t, PROFILIS_DB_MYSQL, 1, -1);
 		else
-			start_pending(s, handle, PROFILIS_DB_MYSQL, t->start_ns, 0);
+			start_pending(s, handle, PROFILIS_DB_MYSQL, t->start_ns);
 		return;
 	case PROFILIS_MY_READ_QUERY_RESULT: /* returns my_bool: only the low byte counts */
 		finish_pending(s, handle, (__u8)s->ret != 0);
@@ -446,7 +440,7 @@ static __noinline void on_sqlite_return(struct scratch *s, struct db_thread *t)
 		struct pending *p = bpf_map_lookup_elem(&pending_queries, &s->key);
 		if (!p) { /* the first step of an execution starts it */
 			recall_text(s, handle, 0);
-			start_pending(s, handle, PROFILIS_DB_SQLITE, t->start_ns, 0);
+			start_pending(s, handle, PROFILIS_DB_SQLITE, t->start_ns);
 			set_key(&s->key, s->pid, handle);
 			p = bpf_map_lookup_elem(&pending_queries, &s->key);
 			if (!p)

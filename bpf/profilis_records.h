@@ -88,8 +88,8 @@ struct profilis_db_record {
 	__u32 kind; /* PROFILIS_RECORD_DB */
 	__u32 pid;
 	__u32 tid;
-	__u16 vendor;   /* enum profilis_db_vendor */
-	__u8 error;     /* the call failed or returned no result */
+	__u16 vendor;	/* enum profilis_db_vendor */
+	__u8 error;	/* the call failed or returned no result */
 	__u8 truncated; /* the SQL text was longer than what was read */
 	__u64 start_ns; /* CLOCK_MONOTONIC */
 	__u64 dur_ns;

@@ -9,6 +9,10 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests, benchmarks, checks
   googletest libgtest-dev libbenchmark-dev binutils util-linux clang-format prometheus
+  libclang-rt-14-dev bc
+  # database tracing: client libraries for the fixtures, throwaway servers, drivers and CLIs
+  postgresql-15 postgresql-contrib mariadb-server libpq-dev libmariadb-dev libsqlite3-dev sqlite3
+  python3-psycopg2
 )
 
 missing=()

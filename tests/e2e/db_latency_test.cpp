@@ -1,0 +1,270 @@
+// End-to-end tests of database-driver tracing against real servers started by the tests: every
+// query a client sends through libpq, libmariadb or libsqlite3 appears once, with its text,
+// vendor, rows and error, and the latency agrees with pgbench's own report.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/e2e/db_servers.h"
+#include "tests/e2e/process.h"
+
+namespace profilis::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::vector<json> read_events(const std::string& dir) {
+  std::vector<json> events;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) events.push_back(json::parse(line));
+  }
+  return events;
+}
+
+// The agent attached to one process, writing JSONL into its own directory.
+class TracingAgent {
+ public:
+  TracingAgent(pid_t pid, std::vector<std::string> options) {
+    std::vector<std::string> argv = {PROFILIS_AGENT_BIN, "--pid", std::to_string(pid),
+                                     "--jsonl-dir", out_.path()};
+    argv.insert(argv.end(), options.begin(), options.end());
+    process_.emplace(argv);
+    ready_ = process_->wait_for_stderr("profilis-agent: tracing", 30s);
+  }
+  bool ready() const { return ready_; }
+  std::string err() const { return process_->err(); }
+  // Waits for the agent to exit by itself (its target exited) and returns the events it wrote.
+  std::vector<json> finish() {
+    const auto status = process_->wait(30s);
+    EXPECT_TRUE(status.exited() && status.code == 0) << status.describe() << "\n" << err();
+    return read_events(out_.path());
+  }
+  Process& process() { return *process_; }
+
+ private:
+  TempDir out_;
+  std::optional<Process> process_;
+  bool ready_ = false;
+};
+
+// Runs a fixture under the agent: attach, "go", both exit. Returns the agent's events.
+std::vector<json> trace_fixture(DbFixture& fixture, std::vector<std::string> options) {
+  EXPECT_TRUE(fixture.wait_ready()) << fixture.process().err();
+  TracingAgent agent(fixture.pid(), std::move(options));
+  EXPECT_TRUE(agent.ready()) << agent.err();
+  EXPECT_TRUE(fixture.go());
+  const auto status = fixture.wait();
+  EXPECT_TRUE(status.exited() && status.code == 0) << "fixture: " << status.describe() << "\n"
+                                                   << fixture.process().err();
+  return agent.finish();
+}
+
+// Every query the client recorded appears in the agent's DB events as often as it was sent, with
+// the right vendor and error flag, and the rows it returned when it returned some. Queries of
+// `without_event` APIs (a MySQL prepare only captures text) are left out, and events the client did
+// not record must have a text in `extra` (a driver's own BEGIN, say).
+void expect_each_query_once(const std::vector<FixtureQuery>& sent, const std::vector<json>& events,
+                            const std::set<std::string>& without_event,
+                            const std::set<std::string>& extra = {}) {
+  std::map<std::string, std::vector<json>> by_text;
+  for (const auto& event : events) {
+    EXPECT_EQ(event.value("kind", ""), "DB") << event.dump();
+    by_text[event.value("query", "")].push_back(event);
+  }
+  std::map<std::string, size_t> expected;
+  for (const auto& query : sent) {
+    if (without_event.contains(query.api)) continue;
+    const size_t i = expected[query.query]++;
+    const auto& got = by_text[query.query];
+    ASSERT_LT(i, got.size()) << "no event for " << query.api << ": " << query.query;
+    EXPECT_EQ(got[i].value("db_vendor", ""), query.vendor) << got[i].dump();
+    EXPECT_EQ(got[i].value("error", false), query.error) << query.query << "\n" << got[i].dump();
+    // MySQL's client knows rows only once the program fetches them: the agent reports -1 there.
+    if (query.rows > 0 && query.vendor != "mysql") {
+      EXPECT_EQ(got[i].value("rows", -2), query.rows) << got[i].dump();
+    }
+    EXPECT_GT(got[i].value("dur_ns", 0), 0) << got[i].dump();
+  }
+  for (const auto& [text, got] : by_text) {
+    const size_t want = expected.contains(text) ? expected[text] : 0;
+    if (want == 0 && extra.contains(text)) continue;
+    EXPECT_EQ(got.size(), want) << "events with the text: " << text;
+  }
+}
+
+std::string fixture_output(const TempDir& dir) { return dir.path() + "/queries.jsonl"; }
+
+TEST(DbLatency, LibpqSyncAsyncAndPreparedQueriesAppearOnce) {
+  PROFILIS_REQUIRE_ROOT();
+  PostgresServer server;
+  TempDir dir;
+  DbFixture fixture(pq_fixture_command(server.conninfo(), fixture_output(dir)),
+                    fixture_output(dir));
+  const auto events = trace_fixture(fixture, {"--db", "postgresql", "--sql-text", "raw"});
+  expect_each_query_once(fixture.queries(), events, {});
+}
+
+TEST(DbLatency, Psycopg2QueriesAppearOnceRedacted) {
+  PROFILIS_REQUIRE_ROOT();
+  PostgresServer server;
+  TempDir dir;
+  DbFixture fixture(psycopg2_fixture_command(server.conninfo(), fixture_output(dir)),
+                    fixture_output(dir));
+  const auto raw = trace_fixture(fixture, {"--sql-text", "raw"});
+  // psycopg2 opens a transaction by itself and the fixture rolls back after its failing query.
+  expect_each_query_once(fixture.queries(), raw, {}, {"BEGIN", "ROLLBACK", "COMMIT"});
+  for (const auto& event : raw) EXPECT_EQ(event.value("comm", ""), "python3");
+}
+
+TEST(DbLatency, PsqlCommandIsTracedAndRedacted) {
+  PROFILIS_REQUIRE_ROOT();
+  PostgresServer server;
+  Process psql(server.psql_command());
+  // psql has connected (libpq mapped) once it waits for input; give it a moment to get there.
+  std::this_thread::sleep_for(500ms);
+  TracingAgent agent(psql.pid(), {});
+  ASSERT_TRUE(agent.ready()) << agent.err();
+  ASSERT_TRUE(psql.write_stdin("SELECT 'secret' AS word, 42 AS answer WHERE 1 IN (1, 2, 3);\n"));
+  psql.close_stdin();
+  EXPECT_TRUE(psql.wait(30s).exited());
+  const auto events = agent.finish();
+  ASSERT_EQ(events.size(), 1u) << agent.err();
+  EXPECT_EQ(events[0].value("query", ""), "SELECT ? AS word, ? AS answer WHERE ? IN (?);");
+  EXPECT_EQ(events[0].value("db_vendor", ""), "postgresql");
+  EXPECT_EQ(events[0].value("rows", -2), 1);
+  EXPECT_FALSE(events[0].value("error", true));
+}
+
+TEST(DbLatency, PgbenchCountAndMeanLatencyAgreeWithItsOwnReport) {
+  PROFILIS_REQUIRE_ROOT();
+  PostgresServer server;
+  ASSERT_TRUE(server.pgbench_init(1).ok());
+  // A shell that execs pgbench on "go": the agent attaches to libpq before pgbench maps it.
+  auto args = server.pgbench_command({"-n", "-S", "-c", "2", "-t", "300", "-r"});
+  std::string command = "read line; exec";
+  for (const auto& arg : args) command += " '" + arg + "'";
+  Process pgbench({"sh", "-c", command});
+  TracingAgent agent(pgbench.pid(), {"--db", "postgresql"});
+  ASSERT_TRUE(agent.ready()) << agent.err();
+  ASSERT_TRUE(pgbench.write_stdin("go\n"));
+  const auto status = pgbench.wait(120s);
+  ASSERT_TRUE(status.exited() && status.code == 0) << status.describe() << pgbench.err();
+  const auto events = agent.finish();
+  const auto report = parse_pgbench_report(pgbench.out());
+  ASSERT_TRUE(report) << pgbench.out();
+  ASSERT_EQ(report->sql_statements().size(), 1u) << pgbench.out();
+
+  const std::string select = "SELECT abalance FROM pgbench_accounts WHERE aid = ?;";
+  double total_ns = 0;
+  int64_t count = 0;
+  for (const auto& event : events) {
+    if (event.value("query", "") != select) continue;
+    ++count;
+    total_ns += event.value("dur_ns", 0.0);
+  }
+  EXPECT_EQ(count, report->transactions) << "one SELECT per select-only transaction";
+  const double agent_ms = total_ns / double(std::max<int64_t>(count, 1)) / 1e6;
+  const double pgbench_ms = report->sql_statements()[0].latency_ms;
+  std::printf("[ pgbench ] %lld statements; mean latency agent %.4f ms, pgbench %.4f ms (%.1f%%)\n",
+              static_cast<long long>(count), agent_ms, pgbench_ms,
+              100 * (agent_ms - pgbench_ms) / pgbench_ms);
+  ::testing::Test::RecordProperty("pgbench_mean_ms", std::to_string(pgbench_ms));
+  ::testing::Test::RecordProperty("agent_mean_ms", std::to_string(agent_ms));
+  EXPECT_NEAR(agent_ms, pgbench_ms, 0.10 * pgbench_ms);
+}
+
+TEST(DbLatency, MariadbFixtureQueriesAppearOnce) {
+  PROFILIS_REQUIRE_ROOT();
+  MariaDbServer server;
+  TempDir dir;
+  DbFixture fixture(mysql_fixture_command(server.socket(), fixture_output(dir)),
+                    fixture_output(dir));
+  const auto events = trace_fixture(fixture, {"--db", "mysql", "--sql-text", "raw"});
+  // A MySQL prepare only captures the text its executions report.
+  expect_each_query_once(fixture.queries(), events, {"mysql_stmt_prepare"});
+}
+
+TEST(DbLatency, MariadbClientQueryIsTraced) {
+  PROFILIS_REQUIRE_ROOT();
+  MariaDbServer server;
+  Process client(server.client_command());
+  std::this_thread::sleep_for(500ms);  // connected, waiting for input
+  TracingAgent agent(client.pid(), {"--sql-text", "raw"});
+  ASSERT_TRUE(agent.ready()) << agent.err();
+  ASSERT_TRUE(client.write_stdin("SELECT 1 + 1;\nSELECT * FROM no_such_db.no_such_table;\n"));
+  client.close_stdin();
+  client.wait(30s);
+  const auto events = agent.finish();
+  std::map<std::string, json> by_text;
+  for (const auto& event : events) by_text[event.value("query", "")] = event;
+  ASSERT_TRUE(by_text.contains("SELECT 1 + 1")) << agent.err();
+  EXPECT_FALSE(by_text["SELECT 1 + 1"].value("error", true));
+  EXPECT_EQ(by_text["SELECT 1 + 1"].value("db_vendor", ""), "mysql");
+  ASSERT_TRUE(by_text.contains("SELECT * FROM no_such_db.no_such_table"));
+  EXPECT_TRUE(by_text["SELECT * FROM no_such_db.no_such_table"].value("error", false));
+}
+
+TEST(DbLatency, SqliteModuleQueriesCountRowsAndErrors) {
+  PROFILIS_REQUIRE_ROOT();
+  TempDir dir;
+  DbFixture fixture(sqlite3_fixture_command(dir.path() + "/test.db", fixture_output(dir)),
+                    fixture_output(dir));
+  const auto events = trace_fixture(fixture, {"--db", "sqlite", "--sql-text", "raw"});
+  // The sqlite3 module opens and commits transactions by itself.
+  expect_each_query_once(fixture.queries(), events, {}, {"BEGIN", "COMMIT", "BEGIN ", "COMMIT "});
+}
+
+TEST(DbLatency, SqliteCliStatementsCountRowsAndErrors) {
+  PROFILIS_REQUIRE_ROOT();
+  TempDir dir;
+  Process cli(sqlite3_cli_command(dir.path() + "/cli.db"));
+  std::this_thread::sleep_for(300ms);  // libsqlite3 mapped, waiting for input
+  TracingAgent agent(cli.pid(), {"--sql-text", "raw"});
+  ASSERT_TRUE(agent.ready()) << agent.err();
+  ASSERT_TRUE(cli.write_stdin(read_file(sqlite3_cli_script()).value_or("")));
+  cli.close_stdin();
+  cli.wait(30s);
+  expect_each_query_once(read_fixture_queries(sqlite3_cli_expected()), agent.finish(), {});
+}
+
+// Scrapes /metrics while the agent still runs (a second traced process keeps it alive).
+TEST(DbLatency, DbQueriesTotalPerVendorMatchesTheEvents) {
+  PROFILIS_REQUIRE_ROOT();
+  TempDir dir;
+  DbFixture fixture(sqlite3_fixture_command(dir.path() + "/test.db", fixture_output(dir)),
+                    fixture_output(dir));
+  ASSERT_TRUE(fixture.wait_ready());
+  Process keeper({"sleep", "60"});
+  const int port = free_tcp_port();
+  TracingAgent agent(fixture.pid(), {"--pid", std::to_string(keeper.pid()), "--db", "sqlite",
+                                     "--prometheus", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(agent.ready()) << agent.err();
+  ASSERT_TRUE(fixture.go());
+  ASSERT_TRUE(fixture.wait().exited());
+  std::this_thread::sleep_for(1500ms);  // past a flush interval: every event reached the sinks
+  httplib::Client client("127.0.0.1", port);
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  keeper.signal(SIGTERM);
+  const auto events = agent.finish();
+  ASSERT_FALSE(events.empty());
+  const std::string sample = "profilis_db_queries_total{service=\"python3\",instance=";
+  const auto at = metrics->body.find(sample);
+  ASSERT_NE(at, std::string::npos) << metrics->body;
+  const auto line = metrics->body.substr(at, metrics->body.find('\n', at) - at);
+  EXPECT_NE(line.find("db_vendor=\"sqlite\"} " + std::to_string(events.size())), std::string::npos)
+      << line << " vs " << events.size() << " events";
+}
+
+}  // namespace
+}  // namespace profilis::e2e
