@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <map>
 #include <unordered_map>
 
 #include "agent/collector.h"
@@ -19,6 +20,7 @@
 #include "agent/record_decoder.h"
 #include "agent/ring_reader.h"
 #include "agent/targets.h"
+#include "agent/usdt_notes.h"
 #include "agent/wall_clock.h"
 #include "exporters/console_sink.h"
 #include "exporters/jsonl_sink.h"
@@ -42,7 +44,19 @@ struct Plan {
   std::vector<TracedProcess> processes;
   std::vector<FunctionProbe> probes;
   std::vector<DbProbe> db_probes;
+  // PostgreSQL server binaries with query USDT probes among the targets: path → as mapped.
+  std::map<std::string, std::string> pg_servers;
 };
+
+bool is_postgres_server(const std::string& exe_path) {
+  try {
+    const auto notes = read_usdt_notes(exe_path);
+    return has_usdt_probe(notes, "postgresql", "query__start") &&
+           has_usdt_probe(notes, "postgresql", "query__done");
+  } catch (const UsageError&) {
+    return false;  // not an ELF file we can read: simply no server probes
+  }
+}
 
 // Resolves every --fn for every --pid before anything is loaded, so bad input fails fast and whole.
 Plan plan_probes(const Options& options) {
@@ -59,8 +73,13 @@ Plan plan_probes(const Options& options) {
     }
     auto db_probes = resolve_db_probes(process, options.db_vendors);
     plan.db_probes.insert(plan.db_probes.end(), db_probes.begin(), db_probes.end());
+    const std::string exe = "/proc/" + std::to_string(process.pid) + "/exe";
+    if (std::count(options.db_vendors.begin(), options.db_vendors.end(), DbVendor::kPostgresql) &&
+        !plan.pg_servers.contains(process.exe) && is_postgres_server(exe)) {
+      plan.pg_servers[process.exe] = exe;
+    }
   }
-  if (plan.probes.empty() && plan.db_probes.empty()) {
+  if (plan.probes.empty() && plan.db_probes.empty() && plan.pg_servers.empty()) {
     throw UsageError(
         "nothing to trace: the target maps no supported database client library "
         "(libpq, libmariadb/libmysqlclient, libsqlite3) and no --fn was given");
@@ -82,8 +101,16 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
   for (const auto& probe : plan.db_probes) {
     const std::string label = probe.function + " in " + probe.object;
     program.attach_db(probe.pid, probe.path, probe.file_offset, probe.api, label);
-    if (verbose)
+    if (verbose) {
       std::fprintf(stderr, "profilis-agent: attached %s (pid %d)\n", label.c_str(), probe.pid);
+    }
+  }
+  for (const auto& [binary, path] : plan.pg_servers) {
+    program.attach_postgres_server(path, binary);
+    if (verbose) {
+      std::fprintf(stderr, "profilis-agent: attached postgresql server probes in %s\n",
+                   binary.c_str());
+    }
   }
 }
 
@@ -216,9 +243,10 @@ void run_agent(const Options& options) {
     server = serve_metrics(options, *outputs.registry, attached);
   }
   std::fprintf(stderr,
-               "profilis-agent: tracing %zu function(s) and %zu database client function(s) in "
-               "%zu process(es)\n",
-               plan.probes.size(), plan.db_probes.size(), plan.processes.size());
+               "profilis-agent: tracing %zu function(s), %zu database client function(s) and %zu "
+               "database server(s) in %zu process(es)\n",
+               plan.probes.size(), plan.db_probes.size(), plan.pg_servers.size(),
+               plan.processes.size());
 
   for (bool running = true; running;) {
     switch (loop.wait()) {
@@ -237,11 +265,19 @@ void run_agent(const Options& options) {
         break;
     }
   }
-  program.detach_all();
+  program.stop_tracing(pids);
   attached = false;
-  reader.drain();  // records submitted before the detach are still in the ring
+  reader.drain();  // records submitted before the stop are still in the ring
   collector.stop();
   report_summary(reader, collector, program.drops());
+  // Detaching is slow (the kernel unregisters uprobes one grace period at a time): done last, after
+  // every output is complete.
+  server.reset();
+  if (program.link_count() > 20) {
+    std::fprintf(stderr, "profilis-agent: detaching %zu probes (the kernel takes ~0.1 s each)\n",
+                 program.link_count());
+  }
+  program.detach_all();
 }
 
 }  // namespace profilis

@@ -86,6 +86,13 @@ void BpfPrograms::add_target_pid(pid_t pid) {
   }
 }
 
+void BpfPrograms::stop_tracing(const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids) {
+    const __u32 key = static_cast<__u32>(pid);
+    bpf_map__delete_elem(fn_->maps.target_pids, &key, sizeof key, 0);
+  }
+}
+
 void BpfPrograms::attach_function(pid_t pid, const std::string& path, std::uint64_t file_offset,
                                   std::uint64_t cookie, const std::string& label) {
   attach_pair(fn_->progs.fn_entry, fn_->progs.fn_return, pid, path, file_offset, cookie, label);
@@ -94,6 +101,18 @@ void BpfPrograms::attach_function(pid_t pid, const std::string& path, std::uint6
 void BpfPrograms::attach_db(pid_t pid, const std::string& path, std::uint64_t file_offset,
                             std::uint32_t api, const std::string& label) {
   attach_pair(db_->progs.db_entry, db_->progs.db_return, pid, path, file_offset, api, label);
+}
+
+void BpfPrograms::attach_postgres_server(const std::string& path, const std::string& label) {
+  const std::pair<bpf_program*, const char*> probes[] = {
+      {db_->progs.pg_query_start, "query__start"}, {db_->progs.pg_query_done, "query__done"}};
+  for (const auto& [prog, name] : probes) {
+    bpf_link* link = bpf_program__attach_usdt(prog, -1, path.c_str(), "postgresql", name, nullptr);
+    if (!link) {
+      throw_libbpf(std::string("cannot attach USDT postgresql:") + name + " in " + label, errno);
+    }
+    links_.emplace_back(link);
+  }
 }
 
 void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,

@@ -46,6 +46,12 @@ class BpfPrograms {
   // The same for a DB client-library function; `api` is its enum profilis_db_api.
   void attach_db(pid_t pid, const std::string& path, std::uint64_t file_offset, std::uint32_t api,
                  const std::string& label);
+  // PostgreSQL's query__start/query__done USDT probes in the server binary at `path`, in every
+  // process running it: the BPF side keeps the queries of targets and their children (backends).
+  void attach_postgres_server(const std::string& path, const std::string& label);
+  // The programs ignore these pids from now on: instant, unlike detaching, which the kernel does
+  // one uprobe at a time at about 0.1 s each.
+  void stop_tracing(const std::vector<pid_t>& pids);
   void detach_all();
 
   int ring_buffer_fd() const;

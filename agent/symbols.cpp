@@ -14,64 +14,23 @@
 #include <utility>
 
 #include "agent/demangle.h"
+#include "agent/elf_file.h"
 #include "agent/errors.h"
 #include "agent/glob.h"
 
 namespace profilis {
 namespace {
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-struct ElfDeleter {
-  void operator()(Elf* elf) const { elf_end(elf); }
-};
-using ElfHandle = std::unique_ptr<Elf, ElfDeleter>;
-
-std::string unreadable(const std::string& path, const std::string& reason) {
-  return "cannot read symbols of " + path + ": " + reason;
-}
-
-FileDescriptor open_file(const std::string& path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw UsageError(errno_message("cannot read symbols of " + path, errno));
-  return fd;
-}
-
-// libelf refuses to work until told which ELF version the caller understands.
-void init_libelf() {
-  static const bool ready = elf_version(EV_CURRENT) != EV_NONE;
-  if (!ready) throw RuntimeError(std::string("libelf: ") + elf_errmsg(-1));
-}
-
-ElfHandle open_elf(const FileDescriptor& fd, const std::string& path) {
-  init_libelf();
-  ElfHandle elf(elf_begin(fd.get(), ELF_C_READ, nullptr));
-  if (elf == nullptr) throw UsageError(unreadable(path, elf_errmsg(-1)));
-  if (elf_kind(elf.get()) != ELF_K_ELF) throw UsageError(unreadable(path, "not an ELF file"));
-  return elf;
-}
-
 // Indexed like st_shndx, so a symbol finds its section directly.
-std::vector<GElf_Shdr> section_headers(Elf* elf, const std::string& path) {
+std::vector<GElf_Shdr> section_headers(const ElfFile& file) {
+  Elf* elf = file.get();
   std::size_t count = 0;
-  if (elf_getshdrnum(elf, &count) != 0) throw UsageError(unreadable(path, elf_errmsg(-1)));
+  if (elf_getshdrnum(elf, &count) != 0) throw UsageError(file.unreadable(elf_errmsg(-1)));
   std::vector<GElf_Shdr> headers(count);
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
     std::size_t index = elf_ndxscn(scn);
     if (index >= count || gelf_getshdr(scn, &headers[index]) == nullptr) {
-      throw UsageError(unreadable(path, elf_errmsg(-1)));
+      throw UsageError(file.unreadable(elf_errmsg(-1)));
     }
   }
   return headers;
@@ -175,9 +134,8 @@ std::string without_wildcards(std::string_view pattern) {
 }  // namespace
 
 std::vector<FunctionSymbol> read_function_symbols(const std::string& elf_path) {
-  FileDescriptor fd = open_file(elf_path);
-  ElfHandle elf = open_elf(fd, elf_path);
-  std::vector<GElf_Shdr> sections = section_headers(elf.get(), elf_path);
+  const ElfFile elf(elf_path, "symbols");
+  std::vector<GElf_Shdr> sections = section_headers(elf);
   std::vector<FunctionSymbol> symbols;
   for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn != nullptr;
        scn = elf_nextscn(elf.get(), scn)) {

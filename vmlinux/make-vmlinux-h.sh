@@ -11,7 +11,8 @@ bpftool btf dump file "$btf" format c >"$full"
 
 # Plain integer typedefs, copied as they are.
 # (__be16, __be32 and __wsum only because bpf_helper_defs.h names them in prototypes.)
-typedefs='__s8|__u8|__s16|__u16|__s32|__u32|__s64|__u64|u8|u16|s32|u32|s64|u64|__be16|__be32|__wsum'
+typedefs='__s8|__u8|__s16|__u16|__s32|__u32|__s64|__u64|u8|u16|s32|u32|s64|u64|__be16|__be32|__wsum|__kernel_pid_t|pid_t'
+# (bool for libbpf's usdt.bpf.h.)
 # cut_struct NAME MEMBER...: struct NAME with only the named members, each as the kernel declares
 # it. The rest is left out on purpose: CO-RE matches members by name, not by position, and finds
 # members the kernel nests in anonymous structs (mm_struct's uprobes_state).
@@ -38,6 +39,8 @@ cat <<'HDR'
 
 HDR
 grep -E "^typedef [a-z0-9_ ]+ ($typedefs);$" "$full"
+grep -E "^typedef _Bool bool;$" "$full"
+echo "enum { false = 0, true = 1 };"
 echo
 
 # Registers: arguments, return value, stack pointer.
@@ -48,7 +51,8 @@ cut_struct pt_regs di si dx cx r8 r9 ax sp ip
 cut_struct xol_area vaddr
 cut_struct uprobes_state xol_area
 cut_struct mm_struct uprobes_state
-cut_struct task_struct mm
+# A server process's parent: PostgreSQL runs each query in a backend forked by the traced postmaster.
+cut_struct task_struct mm real_parent tgid
 # Map types and update flags come from enums whose values are kernel ABI and never change.
 awk '
   /^enum bpf_map_type \{$/ || /^enum \{$/ { buf = $0; collecting = 1; next }

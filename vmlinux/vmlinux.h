@@ -20,9 +20,13 @@ typedef __s32 s32;
 typedef __u32 u32;
 typedef __s64 s64;
 typedef __u64 u64;
+typedef int __kernel_pid_t;
 typedef __u16 __be16;
 typedef __u32 __be32;
 typedef __u32 __wsum;
+typedef __kernel_pid_t pid_t;
+typedef _Bool bool;
+enum { false = 0, true = 1 };
 
 struct pt_regs {
 	long unsigned int r9;
@@ -50,6 +54,8 @@ struct mm_struct {
 
 struct task_struct {
 	struct mm_struct *mm;
+	pid_t tgid;
+	struct task_struct *real_parent;
 };
 
 enum bpf_map_type {

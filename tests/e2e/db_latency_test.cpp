@@ -145,6 +145,28 @@ TEST(DbLatency, PsqlCommandIsTracedAndRedacted) {
   EXPECT_FALSE(events[0].value("error", true));
 }
 
+// Pointed at the postmaster, the agent reports the queries its backends execute, from the server's
+// own query__start/query__done USDT probes.
+TEST(DbLatency, PostgresServerQueriesComeFromItsUsdtProbes) {
+  PROFILIS_REQUIRE_ROOT();
+  PostgresServer server;
+  TracingAgent agent(server.pid(), {"--db", "postgresql", "--sql-text", "raw"});
+  ASSERT_TRUE(agent.ready()) << agent.err();
+  EXPECT_NE(agent.err().find("1 database server(s)"), std::string::npos) << agent.err();
+  const std::vector<std::string> queries = {"SELECT 1 AS one", "SELECT 'two' AS two",
+                                            "CREATE TABLE server_side (id int)"};
+  for (const auto& query : queries) ASSERT_TRUE(server.psql(query).ok()) << query;
+  std::this_thread::sleep_for(1s);  // past a flush interval
+  agent.process().signal(SIGINT);
+  std::map<std::string, int> seen;
+  for (const auto& event : agent.finish()) {
+    EXPECT_EQ(event.value("db_vendor", ""), "postgresql") << event.dump();
+    EXPECT_EQ(event.value("comm", ""), "postgres") << event.dump();
+    ++seen[event.value("query", "")];
+  }
+  for (const auto& query : queries) EXPECT_EQ(seen[query], 1) << query << ": " << agent.err();
+}
+
 TEST(DbLatency, PgbenchCountAndMeanLatencyAgreeWithItsOwnReport) {
   PROFILIS_REQUIRE_ROOT();
   PostgresServer server;

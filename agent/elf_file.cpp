@@ -1,0 +1,43 @@
+#include "agent/elf_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "agent/errors.h"
+
+namespace profilis {
+namespace {
+
+// libelf refuses to work until told which ELF version the caller understands.
+void init_libelf() {
+  static const bool ready = elf_version(EV_CURRENT) != EV_NONE;
+  if (!ready) throw RuntimeError(std::string("libelf: ") + elf_errmsg(-1));
+}
+
+}  // namespace
+
+ElfFile::ElfFile(const std::string& path, const std::string& what) : path_(path), what_(what) {
+  init_libelf();
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw UsageError(errno_message("cannot read " + what + " of " + path, errno));
+  elf_ = elf_begin(fd_, ELF_C_READ, nullptr);
+  if (elf_ == nullptr || elf_kind(elf_) != ELF_K_ELF) {
+    const std::string reason = elf_ == nullptr ? elf_errmsg(-1) : "not an ELF file";
+    if (elf_ != nullptr) elf_end(elf_);
+    ::close(fd_);
+    throw UsageError("cannot read " + what + " of " + path + ": " + reason);
+  }
+}
+
+ElfFile::~ElfFile() {
+  elf_end(elf_);
+  ::close(fd_);
+}
+
+std::string ElfFile::unreadable(const std::string& reason) const {
+  return "cannot read " + what_ + " of " + path_ + ": " + reason;
+}
+
+}  // namespace profilis

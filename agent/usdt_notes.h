@@ -1,0 +1,24 @@
+// USDT probes (SystemTap SDT notes, .note.stapsdt) an ELF file declares.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace profilis {
+
+struct UsdtNote {
+  std::string provider;
+  std::string name;
+  std::string arguments;        // e.g. "8@%rbx -4@%eax"
+  std::uint64_t address = 0;    // of the probe site (a NOP)
+  std::uint64_t semaphore = 0;  // 0 when the probe is not guarded by an is-enabled semaphore
+};
+
+// Every note in the file, in file order. Throws UsageError when the file is not readable ELF.
+std::vector<UsdtNote> read_usdt_notes(const std::string& elf_path);
+
+bool has_usdt_probe(const std::vector<UsdtNote>& notes, const std::string& provider,
+                    const std::string& name);
+
+}  // namespace profilis
