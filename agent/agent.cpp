@@ -257,6 +257,9 @@ void run_agent(const Options& options) {
       case EventLoop::Wake::kDeadline:
         running = false;
         break;
+      case EventLoop::Wake::kOneTargetExited:
+        program.forget_process(loop.exited());
+        break;
       case EventLoop::Wake::kTargetExited:
         std::fprintf(stderr, "profilis-agent: all traced processes exited\n");
         running = false;

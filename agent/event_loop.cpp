@@ -46,6 +46,7 @@ EventLoop::EventLoop(int ring_epoll_fd, const std::vector<pid_t>& pids,
     }
     watch(fd, kPidBase + pid_fds_.size());
     pid_fds_.push_back(fd);
+    watched_pids_.push_back(pid);
   }
   live_ = pid_fds_.size();
 
@@ -94,10 +95,11 @@ EventLoop::Wake EventLoop::wait() {
       return Wake::kDeadline;
     default: {
       // An exited process's pidfd stays readable: stop watching it, once.
-      const int fd = pid_fds_[ev.data.u64 - kPidBase];
-      ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+      const std::size_t index = ev.data.u64 - kPidBase;
+      ::epoll_ctl(epoll_, EPOLL_CTL_DEL, pid_fds_[index], nullptr);
       --live_;
-      return live_ == 0 ? Wake::kTargetExited : Wake::kNothing;
+      exited_ = watched_pids_[index];
+      return live_ == 0 ? Wake::kTargetExited : Wake::kOneTargetExited;
     }
   }
 }

@@ -12,7 +12,7 @@ namespace profilis {
 
 class EventLoop {
  public:
-  enum class Wake { kRecords, kStop, kTargetExited, kDeadline, kNothing };
+  enum class Wake { kRecords, kStop, kOneTargetExited, kTargetExited, kDeadline, kNothing };
 
   // Blocks SIGINT and SIGTERM for the calling thread and the threads it starts later, and receives
   // them through a signalfd instead: no signal handler, no global flag.
@@ -24,6 +24,8 @@ class EventLoop {
 
   Wake wait();
   std::size_t live_targets() const { return live_; }
+  // The target whose exit the last kOneTargetExited or kTargetExited reported.
+  pid_t exited() const { return exited_; }
 
  private:
   void watch(int fd, std::uint64_t tag);
@@ -33,6 +35,8 @@ class EventLoop {
   int timer_fd_ = -1;
   int ring_epoll_fd_ = -1;
   std::vector<int> pid_fds_;
+  std::vector<pid_t> watched_pids_;  // same order as pid_fds_
+  pid_t exited_ = 0;
   std::size_t live_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "agent/errors.h"
@@ -91,6 +92,31 @@ void BpfPrograms::stop_tracing(const std::vector<pid_t>& pids) {
     const __u32 key = static_cast<__u32>(pid);
     bpf_map__delete_elem(fn_->maps.target_pids, &key, sizeof key, 0);
   }
+}
+
+namespace {
+
+// Deletes every entry of a map keyed by a struct whose first field is the pid.
+void delete_entries_of(bpf_map* map, pid_t pid) {
+  const std::size_t key_size = bpf_map__key_size(map);
+  std::vector<unsigned char> key(key_size), next(key_size);
+  std::vector<std::vector<unsigned char>> doomed;
+  void* previous = nullptr;
+  while (bpf_map__get_next_key(map, previous, next.data(), key_size) == 0) {
+    __u32 owner = 0;
+    std::memcpy(&owner, next.data(), sizeof owner);
+    if (owner == static_cast<__u32>(pid)) doomed.push_back(next);
+    key = next;
+    previous = key.data();
+  }
+  for (auto& entry : doomed) bpf_map__delete_elem(map, entry.data(), key_size, 0);
+}
+
+}  // namespace
+
+void BpfPrograms::forget_process(pid_t pid) {
+  delete_entries_of(db_->maps.statement_texts, pid);
+  delete_entries_of(db_->maps.pending_queries, pid);
 }
 
 void BpfPrograms::attach_function(pid_t pid, const std::string& path, std::uint64_t file_offset,

@@ -52,6 +52,9 @@ class BpfPrograms {
   // The programs ignore these pids from now on: instant, unlike detaching, which the kernel does
   // one uprobe at a time at about 0.1 s each.
   void stop_tracing(const std::vector<pid_t>& pids);
+  // Removes what the kernel side keeps for an exited process (prepared statement texts, queries
+  // in flight): those maps are LRU-bounded anyway, this keeps them from holding dead entries.
+  void forget_process(pid_t pid);
   void detach_all();
 
   int ring_buffer_fd() const;

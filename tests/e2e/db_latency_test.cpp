@@ -274,6 +274,12 @@ TEST(DbLatency, DbQueriesTotalPerVendorMatchesTheEvents) {
   ASSERT_TRUE(fixture.go());
   ASSERT_TRUE(fixture.wait().exited());
   std::this_thread::sleep_for(1500ms);  // past a flush interval: every event reached the sinks
+  // The exited process's prepared statements are gone from the kernel's map (read by bpftool).
+  const auto dump = run_command({"bpftool", "-j", "map", "dump", "name", "statement_texts"}, 30s);
+  ASSERT_TRUE(dump.ok()) << dump.describe();
+  for (const auto& entry : json::parse(dump.out)) {
+    EXPECT_NE(entry["key"].value("pid", 0), fixture.pid()) << "left behind: " << entry.dump();
+  }
   httplib::Client client("127.0.0.1", port);
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics);
