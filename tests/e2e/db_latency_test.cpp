@@ -259,6 +259,35 @@ TEST(DbLatency, SqliteCliStatementsCountRowsAndErrors) {
   expect_each_query_once(read_fixture_queries(sqlite3_cli_expected()), agent.finish(), {});
 }
 
+// Python imports sqlite3 (and so maps libsqlite3) only after the agent attached: the library is
+// traced from its first query all the same. The kernel reads at most --sql-max-bytes of the text
+// and marks the cut with an ellipsis.
+TEST(DbLatency, LibraryLoadedLaterIsTracedAndLongTextIsCutAndMarked) {
+  PROFILIS_REQUIRE_ROOT();
+  const std::string script =
+      "import sys\n"
+      "sys.stderr.write('ready\\n'); sys.stderr.flush(); sys.stdin.readline()\n"
+      "import sqlite3\n"
+      "db = sqlite3.connect(':memory:')\n"
+      "db.execute(\"SELECT '\" + 'x' * 300 + \"' AS long_text\").fetchall()\n";
+  Process python({kFixturePython, "-c", script});
+  ASSERT_TRUE(python.wait_for_stderr("ready", 15s)) << python.err();
+  TracingAgent agent(python.pid(),
+                     {"--db", "sqlite", "--sql-text", "raw", "--sql-max-bytes", "64"});
+  ASSERT_TRUE(agent.ready()) << agent.err();
+  ASSERT_TRUE(python.write_stdin("go\n"));
+  ASSERT_TRUE(python.wait(30s).exited()) << python.err();
+  const auto events = agent.finish();
+  ASSERT_EQ(events.size(), 1u) << agent.err();
+  const std::string query = events[0].value("query", "");
+  const std::string ellipsis = "\u2026";
+  EXPECT_EQ(query.rfind("SELECT 'xxxxxxxx", 0), 0u) << query;
+  ASSERT_GE(query.size(), ellipsis.size());
+  EXPECT_EQ(query.substr(query.size() - ellipsis.size()), ellipsis) << query;
+  EXPECT_LE(query.size(), 64 + ellipsis.size()) << query;
+  EXPECT_EQ(events[0].value("rows", -2), 1);
+}
+
 // Scrapes /metrics while the agent still runs (a second traced process keeps it alive).
 TEST(DbLatency, DbQueriesTotalPerVendorMatchesTheEvents) {
   PROFILIS_REQUIRE_ROOT();
