@@ -126,23 +126,27 @@ TEST(DbLatency, Psycopg2QueriesAppearOnceRedacted) {
   for (const auto& event : raw) EXPECT_EQ(event.value("comm", ""), "python3");
 }
 
-TEST(DbLatency, PsqlCommandIsTracedAndRedacted) {
+// `psql -c` would be done before any agent could attach: a shell waits for "go", then execs it, and
+// the agent, attached to the shell, finds libpq installed and probes it before psql maps it.
+TEST(DbLatency, PsqlDashCIsTracedAndRedacted) {
   PROFILIS_REQUIRE_ROOT();
   PostgresServer server;
-  Process psql(server.psql_command());
-  // psql has connected (libpq mapped) once it waits for input; give it a moment to get there.
-  std::this_thread::sleep_for(500ms);
+  std::vector<std::string> argv = {"sh", "-c", "read line; exec \"$@\"", "sh"};
+  for (const auto& arg : server.psql_command()) argv.push_back(arg);
+  argv.insert(argv.end(), {"-c", "SELECT 'secret' AS word, 42 AS answer WHERE 1 IN (1, 2, 3)"});
+  Process psql(argv);
   TracingAgent agent(psql.pid(), {});
   ASSERT_TRUE(agent.ready()) << agent.err();
-  ASSERT_TRUE(psql.write_stdin("SELECT 'secret' AS word, 42 AS answer WHERE 1 IN (1, 2, 3);\n"));
-  psql.close_stdin();
-  EXPECT_TRUE(psql.wait(30s).exited());
+  ASSERT_TRUE(psql.write_stdin("go\n"));
+  const auto status = psql.wait(30s);
+  EXPECT_TRUE(status.exited() && status.code == 0) << status.describe() << psql.err();
   const auto events = agent.finish();
   ASSERT_EQ(events.size(), 1u) << agent.err();
-  EXPECT_EQ(events[0].value("query", ""), "SELECT ? AS word, ? AS answer WHERE ? IN (?);");
+  EXPECT_EQ(events[0].value("query", ""), "SELECT ? AS word, ? AS answer WHERE ? IN (?)");
   EXPECT_EQ(events[0].value("db_vendor", ""), "postgresql");
   EXPECT_EQ(events[0].value("rows", -2), 1);
   EXPECT_FALSE(events[0].value("error", true));
+  EXPECT_EQ(events[0].value("comm", ""), "psql");
 }
 
 // Pointed at the postmaster, the agent reports the queries its backends execute, from the server's
