@@ -211,6 +211,29 @@ void report_summary(const RingReader& reader, const Collector& collector, const 
   }
 }
 
+// Drains the ring buffer as records come, until a stop signal, the deadline, or the last target's
+// exit.
+void wait_until_stopped(EventLoop& loop, RingReader& reader, BpfPrograms& program) {
+  for (;;) {
+    switch (loop.wait()) {
+      case EventLoop::Wake::kRecords:
+        reader.drain();
+        break;
+      case EventLoop::Wake::kStop:
+      case EventLoop::Wake::kDeadline:
+        return;
+      case EventLoop::Wake::kOneTargetExited:
+        program.forget_process(loop.exited());
+        break;
+      case EventLoop::Wake::kTargetExited:
+        std::fprintf(stderr, "profilis-agent: all traced processes exited\n");
+        return;
+      case EventLoop::Wake::kNothing:
+        break;
+    }
+  }
+}
+
 }  // namespace
 
 void run_agent(const Options& options) {
@@ -248,26 +271,7 @@ void run_agent(const Options& options) {
                plan.probes.size(), plan.db_probes.size(), plan.pg_servers.size(),
                plan.processes.size());
 
-  for (bool running = true; running;) {
-    switch (loop.wait()) {
-      case EventLoop::Wake::kRecords:
-        reader.drain();
-        break;
-      case EventLoop::Wake::kStop:
-      case EventLoop::Wake::kDeadline:
-        running = false;
-        break;
-      case EventLoop::Wake::kOneTargetExited:
-        program.forget_process(loop.exited());
-        break;
-      case EventLoop::Wake::kTargetExited:
-        std::fprintf(stderr, "profilis-agent: all traced processes exited\n");
-        running = false;
-        break;
-      case EventLoop::Wake::kNothing:
-        break;
-    }
-  }
+  wait_until_stopped(loop, reader, program);
   program.stop_tracing(pids);
   attached = false;
   reader.drain();  // records submitted before the stop are still in the ring
