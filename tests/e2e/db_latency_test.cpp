@@ -171,42 +171,67 @@ TEST(DbLatency, PostgresServerQueriesComeFromItsUsdtProbes) {
   for (const auto& query : queries) EXPECT_EQ(seen[query], 1) << query << ": " << agent.err();
 }
 
-TEST(DbLatency, PgbenchCountAndMeanLatencyAgreeWithItsOwnReport) {
-  PROFILIS_REQUIRE_ROOT();
-  PostgresServer server;
-  ASSERT_TRUE(server.pgbench_init(1).ok());
+// One pgbench run under the agent: its report and the agent's mean for the same statement.
+struct PgbenchRun {
+  int64_t transactions = 0;
+  int64_t agent_statements = 0;
+  double agent_ms = 0;
+  double pgbench_ms = 0;
+};
+
+PgbenchRun trace_pgbench(const PostgresServer& server) {
+  PgbenchRun run;
   // A shell that execs pgbench on "go": the agent attaches to libpq before pgbench maps it.
   auto args = server.pgbench_command({"-n", "-S", "-c", "2", "-t", "300", "-r"});
   std::string command = "read line; exec";
   for (const auto& arg : args) command += " '" + arg + "'";
   Process pgbench({"sh", "-c", command});
   TracingAgent agent(pgbench.pid(), {"--db", "postgresql"});
-  ASSERT_TRUE(agent.ready()) << agent.err();
-  ASSERT_TRUE(pgbench.write_stdin("go\n"));
+  EXPECT_TRUE(agent.ready()) << agent.err();
+  EXPECT_TRUE(pgbench.write_stdin("go\n"));
   const auto status = pgbench.wait(120s);
-  ASSERT_TRUE(status.exited() && status.code == 0) << status.describe() << pgbench.err();
+  EXPECT_TRUE(status.exited() && status.code == 0) << status.describe() << pgbench.err();
   const auto events = agent.finish();
   const auto report = parse_pgbench_report(pgbench.out());
-  ASSERT_TRUE(report) << pgbench.out();
-  ASSERT_EQ(report->sql_statements().size(), 1u) << pgbench.out();
-
+  EXPECT_TRUE(report && report->sql_statements().size() == 1) << pgbench.out();
+  if (!report || report->sql_statements().size() != 1) return run;
+  run.transactions = report->transactions;
+  run.pgbench_ms = report->sql_statements()[0].latency_ms;
   const std::string select = "SELECT abalance FROM pgbench_accounts WHERE aid = ?;";
   double total_ns = 0;
-  int64_t count = 0;
   for (const auto& event : events) {
     if (event.value("query", "") != select) continue;
-    ++count;
+    ++run.agent_statements;
     total_ns += event.value("dur_ns", 0.0);
   }
-  EXPECT_EQ(count, report->transactions) << "one SELECT per select-only transaction";
-  const double agent_ms = total_ns / double(std::max<int64_t>(count, 1)) / 1e6;
-  const double pgbench_ms = report->sql_statements()[0].latency_ms;
-  std::printf("[ pgbench ] %lld statements; mean latency agent %.4f ms, pgbench %.4f ms (%.1f%%)\n",
-              static_cast<long long>(count), agent_ms, pgbench_ms,
-              100 * (agent_ms - pgbench_ms) / pgbench_ms);
-  ::testing::Test::RecordProperty("pgbench_mean_ms", std::to_string(pgbench_ms));
-  ::testing::Test::RecordProperty("agent_mean_ms", std::to_string(agent_ms));
-  EXPECT_NEAR(agent_ms, pgbench_ms, 0.10 * pgbench_ms);
+  run.agent_ms = total_ns / double(std::max<int64_t>(run.agent_statements, 1)) / 1e6;
+  return run;
+}
+
+// pgbench's per-statement latencies are noisy below a millisecond: it reads the clock lazily, so a
+// reply that is already there when it first looks is timed from a stale reading (seen: pgbench
+// reporting half the real latency). The server does a little more per statement here
+// (log_statement_stats) so replies are rarely that early, and the agent must match every run's
+// statement count exactly and the median run's mean latency within 10%.
+TEST(DbLatency, PgbenchCountAndMeanLatencyAgreeWithItsOwnReport) {
+  PROFILIS_REQUIRE_ROOT();
+  PostgresServer server({"log_statement_stats=on"});
+  ASSERT_TRUE(server.pgbench_init(1).ok());
+  std::vector<double> ratios;
+  for (int i = 0; i < 3; ++i) {
+    const PgbenchRun run = trace_pgbench(server);
+    EXPECT_EQ(run.agent_statements, run.transactions) << "one SELECT per select-only transaction";
+    std::printf(
+        "[ pgbench ] run %d: %lld statements; mean latency agent %.4f ms, pgbench %.4f ms"
+        " (%+.1f%%)\n",
+        i + 1, static_cast<long long>(run.agent_statements), run.agent_ms, run.pgbench_ms,
+        100 * (run.agent_ms - run.pgbench_ms) / run.pgbench_ms);
+    if (run.pgbench_ms > 0) ratios.push_back(run.agent_ms / run.pgbench_ms);
+  }
+  ASSERT_EQ(ratios.size(), 3u);
+  std::sort(ratios.begin(), ratios.end());
+  ::testing::Test::RecordProperty("median_agent_to_pgbench", std::to_string(ratios[1]));
+  EXPECT_NEAR(ratios[1], 1.0, 0.10) << "median agent/pgbench mean-latency ratio";
 }
 
 TEST(DbLatency, MariadbFixtureQueriesAppearOnce) {
