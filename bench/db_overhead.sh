@@ -28,7 +28,13 @@ pgbench=(taskset -c 0 "$bindir/pgbench" -h 127.0.0.1 -p "$port" -U postgres)
 "${pgbench[@]}" -i -q -s 1 postgres >/dev/null 2>&1
 run=("${pgbench[@]}" -n -S -c 2 -T "$seconds" postgres)
 
-latency() { sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p'; }
+# Mean time per transaction from the throughput (2 clients / tps): pgbench's own "latency average"
+# reads its clock lazily and times early replies as 0, so it is not used.
+latency() {
+  local tps
+  tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')
+  echo "2000 / $tps" | bc -l
+}
 
 untraced() { "${run[@]}" 2>/dev/null | latency; }
 
@@ -53,7 +59,7 @@ total_untraced=0 total_traced=0
 for ((i = 1; i <= rounds; i++)); do
   u=$(untraced)
   t=$(traced)
-  echo "round $i: latency average untraced ${u} ms, traced ${t} ms"
+  printf 'round %d: time per transaction untraced %.4f ms, traced %.4f ms\n' "$i" "$u" "$t"
   total_untraced=$(echo "$total_untraced + $u" | bc -l)
   total_traced=$(echo "$total_traced + $t" | bc -l)
 done
