@@ -73,7 +73,7 @@ Plan plan_probes(const Options& options) {
     }
     auto db_probes = resolve_db_probes(process, options.db_vendors);
     plan.db_probes.insert(plan.db_probes.end(), db_probes.begin(), db_probes.end());
-    const std::string exe = "/proc/" + std::to_string(process.pid) + "/exe";
+    const std::string exe = proc_path(process.pid, "exe");
     if (std::count(options.db_vendors.begin(), options.db_vendors.end(), DbVendor::kPostgresql) &&
         !plan.pg_servers.contains(process.exe) && is_postgres_server(exe)) {
       plan.pg_servers[process.exe] = exe;

@@ -171,8 +171,8 @@ bool defines_api(const std::vector<FunctionSymbol>& symbols,
 std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
                                        const std::vector<DbVendor>& vendors) {
   std::vector<DbProbe> probes;
-  const std::string root = "/proc/" + std::to_string(process.pid) + "/root";
-  const std::string exe_path = "/proc/" + std::to_string(process.pid) + "/exe";
+  const std::string root = proc_path(process.pid, "root");
+  const std::string exe_path = proc_path(process.pid, "exe");
   const auto exe_symbols = read_function_symbols(exe_path);
   std::vector<DbVendor> in_executable;
   for (const ClientLibrary& library : client_libraries()) {

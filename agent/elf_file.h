@@ -17,7 +17,6 @@ class ElfFile {
   ElfFile& operator=(const ElfFile&) = delete;
 
   Elf* get() const { return elf_; }
-  const std::string& path() const { return path_; }
   // "cannot read <what> of <path>: <reason>", for errors found while reading.
   std::string unreadable(const std::string& reason) const;
 

@@ -23,7 +23,6 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   Wake wait();
-  std::size_t live_targets() const { return live_; }
   // The target whose exit the last kOneTargetExited or kTargetExited reported.
   pid_t exited() const { return exited_; }
 

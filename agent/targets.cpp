@@ -12,11 +12,11 @@
 #include "agent/symbols.h"
 
 namespace profilis {
-namespace {
-
 std::string proc_path(pid_t pid, std::string_view leaf) {
   return "/proc/" + std::to_string(pid) + "/" + std::string(leaf);
 }
+
+namespace {
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);

@@ -17,6 +17,10 @@ struct TracedProcess {
   std::vector<std::string> mapped_files;
 };
 
+// "/proc/PID/LEAF". Through /proc/PID/exe and /proc/PID/root a file opens as the target sees it,
+// even inside another mount namespace.
+std::string proc_path(pid_t pid, std::string_view leaf);
+
 // Reads /proc/PID. Throws UsageError when there is no such process.
 TracedProcess inspect_process(pid_t pid);
 
