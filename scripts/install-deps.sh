@@ -10,6 +10,9 @@ packages=(
   # tests, benchmarks, checks
   googletest libgtest-dev libbenchmark-dev binutils util-linux clang-format prometheus
   libclang-rt-14-dev bc
+  # USDT: third-party-style probes (sys/sdt.h) for fixtures and the peer benchmark, bpftrace as peer,
+  # Debian's Python with its python:* probes for `list`
+  systemtap-sdt-dev bpftrace python3.11
   # database tracing: client libraries for the fixtures, throwaway servers, drivers and CLIs
   postgresql-15 postgresql-contrib mariadb-server libpq-dev libmariadb-dev libsqlite3-dev sqlite3
   python3-psycopg2
