@@ -21,6 +21,7 @@
 #include "agent/ring_reader.h"
 #include "agent/targets.h"
 #include "agent/usdt_notes.h"
+#include "agent/usdt_targets.h"
 #include "agent/wall_clock.h"
 #include "exporters/console_sink.h"
 #include "exporters/jsonl_sink.h"
@@ -44,6 +45,8 @@ struct Plan {
   std::vector<TracedProcess> processes;
   std::vector<FunctionProbe> probes;
   std::vector<DbProbe> db_probes;
+  std::vector<UsdtProbe> usdt_probes;
+  std::vector<std::pair<pid_t, MarkerFile>> marker_files;
   // PostgreSQL server binaries with query USDT probes among the targets: path → as mapped.
   std::map<std::string, std::string> pg_servers;
 };
@@ -71,6 +74,12 @@ Plan plan_probes(const Options& options) {
       auto probes = resolve_functions(process, parse_fn_spec(spec));
       plan.probes.insert(plan.probes.end(), probes.begin(), probes.end());
     }
+    for (const auto& spec : options.usdt_specs) {
+      plan.usdt_probes.push_back(resolve_usdt_probe(process, parse_usdt_spec(spec)));
+    }
+    for (auto& file : find_marker_files(process)) {
+      plan.marker_files.emplace_back(process.pid, std::move(file));
+    }
     auto db_probes = resolve_db_probes(process, options.db_vendors);
     plan.db_probes.insert(plan.db_probes.end(), db_probes.begin(), db_probes.end());
     const std::string exe = proc_path(process.pid, "exe");
@@ -79,10 +88,12 @@ Plan plan_probes(const Options& options) {
       plan.pg_servers[process.exe] = exe;
     }
   }
-  if (plan.probes.empty() && plan.db_probes.empty() && plan.pg_servers.empty()) {
+  if (plan.probes.empty() && plan.db_probes.empty() && plan.pg_servers.empty() &&
+      plan.usdt_probes.empty() && plan.marker_files.empty()) {
     throw UsageError(
-        "nothing to trace: the target maps no supported database client library "
-        "(libpq, libmariadb/libmysqlclient, libsqlite3) and no --fn was given");
+        "nothing to trace: the target has no profilis:* markers, maps no supported database "
+        "client library (libpq, libmariadb/libmysqlclient, libsqlite3) or --db excludes them, "
+        "and no --fn or --usdt was given");
   }
   return plan;
 }
@@ -103,6 +114,28 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
     program.attach_db(probe.pid, probe.path, probe.file_offset, probe.api, label);
     if (verbose) {
       std::fprintf(stderr, "profilis-agent: attached %s (pid %d)\n", label.c_str(), probe.pid);
+    }
+  }
+  for (const auto& probe : plan.usdt_probes) {
+    const std::string label = probe.object;
+    if (probe.spec.end.empty()) {
+      program.attach_usdt_point(probe.pid, probe.path, probe.spec.provider, probe.spec.name,
+                                fn_names.size(), label);
+    } else {
+      program.attach_usdt_pair(probe.pid, probe.path, probe.spec.provider, probe.spec.name,
+                               probe.spec.end, fn_names.size(), label);
+    }
+    if (verbose) {
+      std::fprintf(stderr, "profilis-agent: attached USDT %s in %s (pid %d)\n",
+                   probe.spec.event_name().c_str(), label.c_str(), probe.pid);
+    }
+    fn_names.push_back(probe.spec.event_name());
+  }
+  for (const auto& [pid, markers] : plan.marker_files) {
+    program.attach_markers(pid, markers.file.path, markers.markers, markers.file.object);
+    if (verbose) {
+      std::fprintf(stderr, "profilis-agent: attached %zu profilis marker probes in %s (pid %d)\n",
+                   markers.markers.size(), markers.file.object.c_str(), pid);
     }
   }
   for (const auto& [binary, path] : plan.pg_servers) {
@@ -266,10 +299,11 @@ void run_agent(const Options& options) {
     server = serve_metrics(options, *outputs.registry, attached);
   }
   std::fprintf(stderr,
-               "profilis-agent: tracing %zu function(s), %zu database client function(s) and %zu "
-               "database server(s) in %zu process(es)\n",
+               "profilis-agent: tracing %zu function(s), %zu database client function(s), %zu "
+               "database server(s), %zu USDT probe(s) and profilis markers in %zu file(s), in %zu "
+               "process(es)\n",
                plan.probes.size(), plan.db_probes.size(), plan.pg_servers.size(),
-               plan.processes.size());
+               plan.usdt_probes.size(), plan.marker_files.size(), plan.processes.size());
 
   wait_until_stopped(loop, reader, program);
   program.stop_tracing(pids);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "agent/errors.h"
+#include "agent/usdt_targets.h"
 #include "profilis_records.h"
 
 namespace profilis {
@@ -30,6 +31,11 @@ void add_options(CLI::App& app, Options& o, RawOptions& raw) {
                  "function latency: [OBJECT:]PATTERN, OBJECT a path or a mapped library name "
                  "(libc.so.6), default the main executable; PATTERN a name or glob (*, ?) matched "
                  "against mangled and demangled names (repeatable)");
+  app.add_option(
+      "--usdt", o.usdt_specs,
+      "a USDT probe: [OBJECT:]PROVIDER:NAME gives an FN event named PROVIDER:NAME per "
+      "hit; [OBJECT:]PROVIDER:START,END pairs two probes per thread into FN events with "
+      "a duration. OBJECT as for --fn. profilis:* markers are always traced (repeatable)");
   app.add_option("--db", raw.db,
                  "database client libraries to trace: auto (every supported one the target maps), "
                  "none, or a comma list of postgresql,mysql,sqlite")
@@ -140,9 +146,7 @@ CliResult parse_cli(int argc, const char* const* argv) {
   }
   if (o.pids.empty()) throw UsageError("nothing to trace: give --pid PID (see --help)");
   o.db_vendors = parse_db_list(raw.db);
-  if (o.fn_specs.empty() && o.db_vendors.empty()) {
-    throw UsageError("nothing to trace: give --fn SPEC, or leave --db at auto (see --help)");
-  }
+  for (const auto& spec : o.usdt_specs) parse_usdt_spec(spec);  // malformed: fail before anything
   o.sql_text = raw.sql_text == "raw"   ? SqlTextMode::kRaw
                : raw.sql_text == "off" ? SqlTextMode::kOff
                                        : SqlTextMode::kRedacted;

@@ -18,6 +18,7 @@ namespace profilis {
 struct Options {
   std::vector<pid_t> pids;
   std::vector<std::string> fn_specs;
+  std::vector<std::string> usdt_specs;  // checked by parse_usdt_spec, resolved per target later
   std::vector<DbVendor> db_vendors = {DbVendor::kPostgresql, DbVendor::kMysql, DbVendor::kSqlite};
   SqlTextMode sql_text = SqlTextMode::kRedacted;
   std::uint32_t sql_max_bytes = 256;

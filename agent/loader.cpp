@@ -11,6 +11,7 @@
 #include "agent/errors.h"
 #include "db_latency_bpf.skel.h"
 #include "fn_latency_bpf.skel.h"
+#include "usdt_probes_bpf.skel.h"
 
 namespace profilis {
 namespace {
@@ -34,19 +35,25 @@ void BpfPrograms::SkeletonDeleter::operator()(db_latency_bpf* skel) const {
   db_latency_bpf::destroy(skel);
 }
 
+void BpfPrograms::SkeletonDeleter::operator()(usdt_probes_bpf* skel) const {
+  usdt_probes_bpf::destroy(skel);
+}
+
 void BpfPrograms::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
 
 BpfPrograms::BpfPrograms(std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn,
-                         std::unique_ptr<db_latency_bpf, SkeletonDeleter> db)
-    : fn_(std::move(fn)), db_(std::move(db)) {}
+                         std::unique_ptr<db_latency_bpf, SkeletonDeleter> db,
+                         std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt)
+    : fn_(std::move(fn)), db_(std::move(db)), usdt_(std::move(usdt)) {}
 
 BpfPrograms::~BpfPrograms() { detach_all(); }
 
 namespace {
 
-// The DB object uses the function object's ring buffer, pid filter and drop counters: one reader,
-// one filter, one set of counts for everything.
-void share_maps(const fn_latency_bpf& from, db_latency_bpf& to) {
+// The other objects use the function object's ring buffer, pid filter and drop counters: one
+// reader, one filter, one set of counts for everything.
+template <typename Skeleton>
+void share_maps(const fn_latency_bpf& from, Skeleton& to) {
   const std::pair<bpf_map*, bpf_map*> shared[] = {{from.maps.events, to.maps.events},
                                                   {from.maps.target_pids, to.maps.target_pids},
                                                   {from.maps.drops, to.maps.drops}};
@@ -76,7 +83,15 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   if (int err = db_latency_bpf::load(db.get())) {
     throw_libbpf("cannot load the database-latency BPF programs into the kernel", -err);
   }
-  return BpfPrograms(std::move(fn), std::move(db));
+  std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt(usdt_probes_bpf::open());
+  if (!usdt) throw_libbpf("cannot open the USDT BPF object", errno);
+  usdt->rodata->min_duration_ns = options.min_duration_ns;
+  usdt->rodata->sql_max = options.sql_max_bytes;
+  share_maps(*fn, *usdt);
+  if (int err = usdt_probes_bpf::load(usdt.get())) {
+    throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
+  }
+  return BpfPrograms(std::move(fn), std::move(db), std::move(usdt));
 }
 
 void BpfPrograms::add_target_pid(pid_t pid) {
@@ -139,6 +154,47 @@ void BpfPrograms::attach_postgres_server(const std::string& path, const std::str
     }
     links_.emplace_back(link);
   }
+}
+
+void BpfPrograms::attach_usdt(bpf_program* program, pid_t pid, const std::string& path,
+                              const std::string& provider, const std::string& name,
+                              std::uint64_t cookie, const std::string& label) {
+  LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
+  bpf_link* link =
+      bpf_program__attach_usdt(program, pid, path.c_str(), provider.c_str(), name.c_str(), &opts);
+  if (!link) {
+    throw_libbpf("cannot attach USDT probe " + provider + ":" + name + " in " + label + " (pid " +
+                     std::to_string(pid) + ")",
+                 errno);
+  }
+  links_.emplace_back(link);
+}
+
+void BpfPrograms::attach_markers(pid_t pid, const std::string& path,
+                                 const std::vector<std::string>& markers,
+                                 const std::string& label) {
+  const std::pair<const char*, bpf_program*> programs[] = {
+      {"req_begin", usdt_->progs.req_begin}, {"req_end", usdt_->progs.req_end},
+      {"fn_begin", usdt_->progs.fn_begin},   {"fn_end", usdt_->progs.fn_end},
+      {"db_begin", usdt_->progs.db_begin},   {"db_end", usdt_->progs.db_end}};
+  for (const auto& marker : markers) {
+    for (const auto& [name, program] : programs) {
+      if (marker == name) attach_usdt(program, pid, path, "profilis", marker, 0, label);
+    }
+  }
+}
+
+void BpfPrograms::attach_usdt_point(pid_t pid, const std::string& path, const std::string& provider,
+                                    const std::string& name, std::uint64_t cookie,
+                                    const std::string& label) {
+  attach_usdt(usdt_->progs.usdt_point, pid, path, provider, name, cookie, label);
+}
+
+void BpfPrograms::attach_usdt_pair(pid_t pid, const std::string& path, const std::string& provider,
+                                   const std::string& start, const std::string& end,
+                                   std::uint64_t cookie, const std::string& label) {
+  attach_usdt(usdt_->progs.usdt_pair_start, pid, path, provider, start, cookie, label);
+  attach_usdt(usdt_->progs.usdt_pair_end, pid, path, provider, end, cookie, label);
 }
 
 void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,

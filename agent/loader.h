@@ -15,6 +15,7 @@
 
 struct fn_latency_bpf;
 struct db_latency_bpf;
+struct usdt_probes_bpf;
 struct bpf_link;
 struct bpf_program;
 
@@ -49,6 +50,17 @@ class BpfPrograms {
   // PostgreSQL's query__start/query__done USDT probes in the server binary at `path`, in every
   // process running it: the BPF side keeps the queries of targets and their children (backends).
   void attach_postgres_server(const std::string& path, const std::string& label);
+  // The profilis:* marker probes named in `markers` ("fn_begin", "req_end", ...) in the ELF file at
+  // `path`, for `pid` only: only that process's semaphores are raised.
+  void attach_markers(pid_t pid, const std::string& path, const std::vector<std::string>& markers,
+                      const std::string& label);
+  // A third-party USDT probe whose every hit is an FN record with `cookie`.
+  void attach_usdt_point(pid_t pid, const std::string& path, const std::string& provider,
+                         const std::string& name, std::uint64_t cookie, const std::string& label);
+  // Two third-party USDT probes paired per thread into FN records with `cookie`.
+  void attach_usdt_pair(pid_t pid, const std::string& path, const std::string& provider,
+                        const std::string& start, const std::string& end, std::uint64_t cookie,
+                        const std::string& label);
   // The programs ignore these pids from now on: instant, unlike detaching, which the kernel does
   // one uprobe at a time at about 0.1 s each.
   void stop_tracing(const std::vector<pid_t>& pids);
@@ -66,18 +78,24 @@ class BpfPrograms {
   struct SkeletonDeleter {
     void operator()(fn_latency_bpf* skel) const;
     void operator()(db_latency_bpf* skel) const;
+    void operator()(usdt_probes_bpf* skel) const;
   };
   struct LinkDeleter {
     void operator()(bpf_link* link) const;
   };
   BpfPrograms(std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn,
-              std::unique_ptr<db_latency_bpf, SkeletonDeleter> db);
+              std::unique_ptr<db_latency_bpf, SkeletonDeleter> db,
+              std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt);
+  void attach_usdt(bpf_program* program, pid_t pid, const std::string& path,
+                   const std::string& provider, const std::string& name, std::uint64_t cookie,
+                   const std::string& label);
   void attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid, const std::string& path,
                    std::uint64_t file_offset, std::uint64_t cookie, const std::string& label);
 
   // Declared before links_: links are destroyed first, then the programs they point to.
   std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn_;
   std::unique_ptr<db_latency_bpf, SkeletonDeleter> db_;
+  std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
 };
 

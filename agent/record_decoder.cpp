@@ -25,6 +25,10 @@ bool RecordDecoder::decode(const void* data, std::size_t size, Event& event) con
       return decode_fn(data, size, event);
     case PROFILIS_RECORD_DB:
       return decode_db(data, size, event);
+    case PROFILIS_RECORD_REQ:
+      return decode_req(data, size, event);
+    case PROFILIS_RECORD_NAMED_FN:
+      return decode_named_fn(data, size, event);
     default:
       return false;
   }
@@ -64,20 +68,54 @@ bool RecordDecoder::decode_fn(const void* data, std::size_t size, Event& event) 
   return true;
 }
 
+namespace {
+
+// A string the kernel read into a fixed buffer: up to its NUL, or the whole buffer.
+template <std::size_t N>
+std::string_view bounded(const char (&text)[N]) {
+  return std::string_view(text, strnlen(text, N));
+}
+
+}  // namespace
+
+bool RecordDecoder::decode_named_fn(const void* data, std::size_t size, Event& event) const {
+  if (size < sizeof(profilis_named_fn_record)) return false;
+  profilis_named_fn_record record;
+  std::memcpy(&record, data, sizeof record);
+  fill_common(event, EventKind::kFn, record.start_ns, record.dur_ns, record.pid, record.tid,
+              record.comm);
+  event.fn.assign(bounded(record.name));
+  event.error = record.error != 0;
+  return true;
+}
+
+bool RecordDecoder::decode_req(const void* data, std::size_t size, Event& event) const {
+  if (size < sizeof(profilis_req_record)) return false;
+  profilis_req_record record;
+  std::memcpy(&record, data, sizeof record);
+  fill_common(event, EventKind::kReq, record.start_ns, record.dur_ns, record.pid, record.tid,
+              record.comm);
+  event.method.assign(bounded(record.method));
+  event.route.assign(bounded(record.route));
+  event.status = record.status;
+  return true;
+}
+
 bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) const {
   constexpr std::size_t kHeader = offsetof(profilis_db_record, query);
   if (size < sizeof(profilis_db_record)) return false;
   profilis_db_record header;  // all but the text, which is read where it lies
   std::memcpy(&header, data, kHeader);
-  if (header.vendor < PROFILIS_DB_POSTGRESQL || header.vendor > PROFILIS_DB_SQLITE ||
-      header.query_len > PROFILIS_SQL_MAX) {
-    return false;
-  }
+  if (header.vendor > PROFILIS_DB_SQLITE || header.query_len > PROFILIS_SQL_MAX) return false;
   fill_common(event, EventKind::kDb, header.start_ns, header.dur_ns, header.pid, header.tid,
               header.comm);
   static constexpr DbVendor kVendors[] = {DbVendor::kPostgresql, DbVendor::kMysql,
                                           DbVendor::kSqlite};
-  event.db_vendor.assign(vendor_name(kVendors[header.vendor - PROFILIS_DB_POSTGRESQL]));
+  if (header.vendor == 0) {  // a DB marker's: the vendor the program named
+    event.db_vendor.assign(bounded(header.vendor_name));
+  } else {
+    event.db_vendor.assign(vendor_name(kVendors[header.vendor - PROFILIS_DB_POSTGRESQL]));
+  }
   event.rows = header.rows;
   event.error = header.error != 0;
   std::string_view text(static_cast<const char*>(data) + kHeader, header.query_len);

@@ -95,6 +95,14 @@ TracedProcess inspect_process(pid_t pid) {
   return process;
 }
 
+ObjectFile locate_object_file(const TracedProcess& process, const std::string& object) {
+  // /proc/PID/exe and /proc/PID/root/... open the target's own file even across mount namespaces.
+  if (object.empty()) return {process.exe, proc_path(process.pid, "exe")};
+  std::string mapped = locate_object(process, object);
+  std::string path = proc_path(process.pid, "root") + mapped;
+  return {std::move(mapped), std::move(path)};
+}
+
 FnSpec parse_fn_spec(std::string_view spec) {
   FnSpec parsed;
   for (std::size_t i = 0; i < spec.size(); ++i) {
@@ -116,11 +124,7 @@ FnSpec parse_fn_spec(std::string_view spec) {
 }
 
 std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec) {
-  const std::string object =
-      spec.object.empty() ? process.exe : locate_object(process, spec.object);
-  // /proc/PID/exe and /proc/PID/root/... open the target's own file even across mount namespaces.
-  const std::string path =
-      spec.object.empty() ? proc_path(process.pid, "exe") : proc_path(process.pid, "root") + object;
+  const auto [object, path] = locate_object_file(process, spec.object);
   const auto symbols = read_function_symbols(path);
   const auto matches = match_functions(spec.pattern, symbols);
   if (matches.empty()) {

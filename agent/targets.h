@@ -24,6 +24,17 @@ std::string proc_path(pid_t pid, std::string_view leaf);
 // Reads /proc/PID. Throws UsageError when there is no such process.
 TracedProcess inspect_process(pid_t pid);
 
+// A file of the process: as the process maps it (for messages), and the path that opens it.
+struct ObjectFile {
+  std::string object;
+  std::string path;
+};
+
+// OBJECT of a --fn or --usdt spec: a path or a library name as mapped ("libc.so.6"); empty for the
+// main executable. Throws UsageError, listing the mapped libraries, when the process maps no such
+// file.
+ObjectFile locate_object_file(const TracedProcess& process, const std::string& object);
+
 struct FnSpec {
   std::string object;   // empty: the main executable
   std::string pattern;  // a name or glob, mangled or demangled

@@ -8,11 +8,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include "shared_maps.bpf.h"
+#include "sql_text.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* Bytes of SQL text to read, at most PROFILIS_SQL_MAX; set by the agent before load. */
-const volatile __u32 sql_max = 256;
 
 /* libpq's PGresult is private but has kept this layout since PostgreSQL 7.4: ntups first, then
  * numAttributes, attDescs, tuples, tupArrSize, numParameters, paramDescs, resultStatus. */
@@ -43,12 +41,6 @@ struct handle_key {
 	__u32 _pad;
 	__u64 handle;
 	char name[PROFILIS_STMT_NAME_MAX];
-};
-
-struct sql_text {
-	__u32 len;
-	__u32 truncated;
-	char text[PROFILIS_SQL_MAX];
 };
 
 /* A query started but not finished: asynchronous libpq/MySQL queries, SQLite statements being
@@ -109,23 +101,6 @@ static __always_inline struct scratch *get_scratch(void)
 	return bpf_map_lookup_elem(&scratch_space, &zero);
 }
 
-static __always_inline __u32 text_limit(void)
-{
-	__u32 limit = sql_max;
-	if (limit == 0 || limit > PROFILIS_SQL_MAX)
-		limit = PROFILIS_SQL_MAX;
-	return limit;
-}
-
-/* A NUL-terminated string of the traced process. */
-static __noinline void read_c_string(struct sql_text *t, const void *ptr)
-{
-	__u32 limit = text_limit();
-	long n = bpf_probe_read_user_str(t->text, limit, ptr);
-	t->len = n > 0 ? (__u32)(n - 1) : 0;
-	t->truncated = n > 0 && (__u32)n == limit;
-}
-
 /* A string of known length (mysql_real_query and friends pass one). */
 static __noinline void read_sized_string(struct sql_text *t, const void *ptr, __u64 len)
 {
@@ -161,11 +136,7 @@ static __noinline void emit(struct scratch *s, const struct pending *p, __u32 er
 	r->dur_ns = s->now - p->start_ns;
 	r->rows = p->rows;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	__u32 n = p->sql.len;
-	if (n > PROFILIS_SQL_MAX)
-		n = PROFILIS_SQL_MAX;
-	r->query_len = bpf_probe_read_kernel(r->query, n, p->sql.text) == 0 ? n : 0;
-	r->truncated = p->sql.truncated != 0;
+	put_sql(r, &p->sql);
 	bpf_ringbuf_submit(r, 0);
 }
 
@@ -205,15 +176,11 @@ int BPF_KPROBE(db_entry)
 	__u32 pid = id >> 32, tid = (__u32)id;
 	if (!is_target(pid))
 		return 0;
-	struct db_thread *t = bpf_map_lookup_elem(&db_threads, &tid);
+	struct db_thread fresh = {};
+	struct db_thread *t = lookup_or_create(&db_threads, tid, &fresh);
 	if (!t) {
-		struct db_thread fresh = {};
-		bpf_map_update_elem(&db_threads, &tid, &fresh, BPF_NOEXIST);
-		t = bpf_map_lookup_elem(&db_threads, &tid);
-		if (!t) {
-			count_drop(PROFILIS_DROP_NO_STACK);
-			return 0;
-		}
+		count_drop(PROFILIS_DROP_NO_STACK);
+		return 0;
 	}
 	if (t->depth++ > 0)
 		return 0;

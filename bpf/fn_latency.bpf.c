@@ -39,15 +39,8 @@ struct {
 
 static __always_inline struct call_stack *stack_of(__u32 tid)
 {
-	struct call_stack *st = bpf_map_lookup_elem(&open_calls, &tid);
-	if (st)
-		return st;
 	__u32 zero = 0;
-	struct call_stack *empty = bpf_map_lookup_elem(&empty_stack, &zero);
-	if (!empty)
-		return 0;
-	bpf_map_update_elem(&open_calls, &tid, empty, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&open_calls, &tid);
+	return lookup_or_create(&open_calls, tid, bpf_map_lookup_elem(&empty_stack, &zero));
 }
 
 /* A call whose return address slot already holds the uretprobe trampoline is a tail call chained

@@ -22,9 +22,25 @@
 /* Prepared statements and in-flight asynchronous queries remembered at once (LRU-bounded). */
 #define PROFILIS_MAX_STATEMENTS 16384
 
+/* Strings the profilis:* markers pass, read from the traced process at most this long (with the
+ * NUL); longer ones are cut. */
+#define PROFILIS_METHOD_MAX 16
+#define PROFILIS_ROUTE_MAX 128
+#define PROFILIS_NAME_MAX 128
+#define PROFILIS_VENDOR_MAX 16
+/* Open marker requests and queries kept per thread (powers of two); deeper ones are counted as
+ * too deep and not reported, without disturbing the pairing of the others. */
+#define PROFILIS_MAX_REQ_DEPTH 4
+#define PROFILIS_MAX_DB_DEPTH 2
+/* Threads inside a marker region at once (LRU-bounded like PROFILIS_MAX_THREADS, but each entry of
+ * the DB stack holds query texts, so fewer). */
+#define PROFILIS_MAX_MARKER_THREADS 2048
+
 enum profilis_record_kind {
 	PROFILIS_RECORD_FN = 1,
 	PROFILIS_RECORD_DB = 2,
+	PROFILIS_RECORD_REQ = 3,      /* from the REQ markers */
+	PROFILIS_RECORD_NAMED_FN = 4, /* from the FN markers: the name travels with the record */
 };
 
 enum profilis_db_vendor {
@@ -88,16 +104,40 @@ struct profilis_db_record {
 	__u32 kind; /* PROFILIS_RECORD_DB */
 	__u32 pid;
 	__u32 tid;
-	__u16 vendor;	/* enum profilis_db_vendor */
+	__u16 vendor;	/* enum profilis_db_vendor; 0: the marker's vendor_name */
 	__u8 error;	/* the call failed or returned no result */
 	__u8 truncated; /* the SQL text was longer than what was read */
 	__u64 start_ns; /* CLOCK_MONOTONIC */
 	__u64 dur_ns;
 	__s64 rows; /* -1 when unknown */
 	char comm[PROFILIS_COMM_LEN];
+	char vendor_name[PROFILIS_VENDOR_MAX]; /* NUL-terminated; only when vendor is 0 */
 	__u32 query_len; /* bytes of query[] that hold text (0: text unknown) */
 	__u32 _pad;
 	char query[PROFILIS_SQL_MAX];
+};
+
+struct profilis_req_record {
+	__u32 kind; /* PROFILIS_RECORD_REQ */
+	__u32 pid;
+	__u32 tid;
+	__s32 status;
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u64 dur_ns;
+	char comm[PROFILIS_COMM_LEN];
+	char method[PROFILIS_METHOD_MAX]; /* NUL-terminated (empty when unreadable) */
+	char route[PROFILIS_ROUTE_MAX];
+};
+
+struct profilis_named_fn_record {
+	__u32 kind; /* PROFILIS_RECORD_NAMED_FN */
+	__u32 pid;
+	__u32 tid;
+	__u32 error;
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u64 dur_ns;
+	char comm[PROFILIS_COMM_LEN];
+	char name[PROFILIS_NAME_MAX]; /* NUL-terminated (empty when unreadable) */
 };
 
 #endif /* PROFILIS_RECORDS_H */

@@ -37,4 +37,15 @@ static __always_inline int is_target(__u32 pid)
 	return bpf_map_lookup_elem(&target_pids, &pid) != 0;
 }
 
+/* The per-thread entry of `map` for `tid`, created from `empty` (a value too large for the BPF
+ * stack, kept zeroed in a per-CPU array) when the thread has none. */
+static __always_inline void *lookup_or_create(void *map, __u32 tid, void *empty)
+{
+	void *value = bpf_map_lookup_elem(map, &tid);
+	if (value || !empty)
+		return value;
+	bpf_map_update_elem(map, &tid, empty, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, &tid);
+}
+
 #endif /* PROFILIS_SHARED_MAPS_BPF_H */

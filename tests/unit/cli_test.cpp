@@ -84,13 +84,28 @@ TEST(ParseCli, shouldAcceptEqualsSyntaxForOptions) {
 
 TEST(ParseCli, shouldRequirePid) { EXPECT_USAGE_ERROR(parse({"--fn", "malloc"})); }
 
-// Without --fn the database client libraries are traced (--db auto); with --db none as well there
-// is nothing left to trace.
-TEST(ParseCli, shouldRequireFnWhenDbTracingIsOff) {
-  EXPECT_USAGE_ERROR(parse({"--pid", "1", "--db", "none"}));
+// Without --fn the database client libraries are traced (--db auto). With --db none the target's
+// profilis:* markers may still be there to trace: whether anything is left is known only once the
+// target is inspected.
+TEST(ParseCli, shouldLeaveNothingToTraceToTheTarget) {
+  EXPECT_TRUE(parse({"--pid", "1", "--db", "none"}).options.db_vendors.empty());
   const Options o = parse({"--pid", "1"}).options;
   EXPECT_TRUE(o.fn_specs.empty());
   EXPECT_EQ(o.db_vendors.size(), 3u);
+}
+
+TEST(ParseCli, shouldCollectUsdtSpecs) {
+  const Options o = parse({"--pid", "1", "--usdt", "libstdc++.so.6:libstdcxx:throw", "--usdt",
+                           "postgresql:query__start,query__done"})
+                        .options;
+  EXPECT_EQ(o.usdt_specs, (std::vector<std::string>{"libstdc++.so.6:libstdcxx:throw",
+                                                    "postgresql:query__start,query__done"}));
+}
+
+TEST(ParseCli, shouldRejectMalformedUsdtSpecs) {
+  for (const char* spec : {"throw", ":throw", "libstdcxx:", "a:b:c,", "a:b:c,d,e", "p:,end"}) {
+    EXPECT_USAGE_ERROR(parse({"--pid", "1", "--usdt", spec})) << spec;
+  }
 }
 
 TEST(ParseCli, shouldParseDbListAndSqlText) {

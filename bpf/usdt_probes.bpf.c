@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/* USDT probes: the profilis:* markers of include/profilis/usdt.h, paired begin with end per thread
+ * into REQ, FN and DB records; and third-party probes given with --usdt, as points (one FN record
+ * per hit) or START,END pairs (one FN record per pair, with its duration). The attach cookie of a
+ * --usdt probe is its index in the agent's name table. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+#include "shared_maps.bpf.h"
+#include "sql_text.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u64 min_duration_ns = 0;
+
+/* An open FN marker (id 0) or --usdt pair (id: its cookie). */
+struct span {
+	__u64 start_ns;
+	__u64 id;
+};
+
+struct span_stack {
+	__u32 depth; /* may exceed PROFILIS_MAX_DEPTH: those spans are counted, not kept */
+	__u32 _pad;
+	struct span spans[PROFILIS_MAX_DEPTH];
+};
+
+struct req_frame {
+	__u64 start_ns;
+	char method[PROFILIS_METHOD_MAX];
+	char route[PROFILIS_ROUTE_MAX];
+};
+
+struct req_stack {
+	__u32 depth;
+	__u32 _pad;
+	struct req_frame frames[PROFILIS_MAX_REQ_DEPTH];
+};
+
+struct db_frame {
+	__u64 start_ns;
+	char vendor[PROFILIS_VENDOR_MAX];
+	struct sql_text sql;
+};
+
+struct db_stack {
+	__u32 depth;
+	__u32 _pad;
+	struct db_frame frames[PROFILIS_MAX_DB_DEPTH];
+};
+
+/* FN markers and --usdt pairs have stacks of their own, so that a pair that does not nest with the
+ * markers (a query started in one function and finished in another) cannot unpair them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PROFILIS_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct span_stack);
+} fn_spans SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PROFILIS_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct span_stack);
+} pair_spans SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PROFILIS_MAX_MARKER_THREADS);
+	__type(key, __u32);
+	__type(value, struct req_stack);
+} req_frames SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PROFILIS_MAX_MARKER_THREADS);
+	__type(key, __u32);
+	__type(value, struct db_stack);
+} db_frames SEC(".maps");
+
+/* Zeroed templates for new per-thread entries, which are too large for the BPF stack. */
+struct empty_entries {
+	struct span_stack spans;
+	struct req_stack reqs;
+	struct db_stack dbs;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct empty_entries);
+} empty SEC(".maps");
+
+static __always_inline struct empty_entries *templates(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&empty, &zero);
+}
+
+/* The calling thread's id when its process is traced, else 0. */
+static __always_inline __u32 traced_thread(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	return is_target(id >> 32) ? (__u32)id : 0;
+}
+
+static __always_inline void push_span(void *map, __u32 tid, __u64 id, __u64 now)
+{
+	struct empty_entries *e = templates();
+	struct span_stack *st = lookup_or_create(map, tid, e ? &e->spans : 0);
+	if (!st) {
+		count_drop(PROFILIS_DROP_NO_STACK);
+		return;
+	}
+	__u32 d = st->depth;
+	if (d < PROFILIS_MAX_DEPTH) {
+		st->spans[d & (PROFILIS_MAX_DEPTH - 1)].start_ns = now;
+		st->spans[d & (PROFILIS_MAX_DEPTH - 1)].id = id;
+	} else {
+		count_drop(PROFILIS_DROP_TOO_DEEP);
+	}
+	st->depth = d + 1;
+}
+
+/* The start of the innermost open span with this id, popped; 0 when there is none to report (an
+ * end without a begin, or a span that was too deep to keep). */
+static __always_inline __u64 pop_span(void *map, __u32 tid, __u64 id)
+{
+	struct span_stack *st = bpf_map_lookup_elem(map, &tid);
+	if (!st || st->depth == 0) {
+		count_drop(PROFILIS_DROP_UNMATCHED);
+		return 0;
+	}
+	__u32 d = st->depth - 1;
+	if (d >= PROFILIS_MAX_DEPTH) {
+		st->depth = d;
+		return 0;
+	}
+	struct span *s = &st->spans[d & (PROFILIS_MAX_DEPTH - 1)];
+	if (s->id != id) {
+		count_drop(PROFILIS_DROP_UNMATCHED);
+		return 0;
+	}
+	st->depth = d;
+	return s->start_ns;
+}
+
+static __always_inline void emit_fn(__u32 tid, __u64 start_ns, __u64 dur_ns, __u64 fn_id)
+{
+	struct profilis_fn_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+		return;
+	}
+	r->kind = PROFILIS_RECORD_FN;
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->tid = tid;
+	r->depth = 0;
+	r->start_ns = start_ns;
+	r->dur_ns = dur_ns;
+	r->fn_id = fn_id;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	bpf_ringbuf_submit(r, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(fn_begin, void *name)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = traced_thread();
+	if (tid)
+		push_span(&fn_spans, tid, 0, now);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(fn_end, void *name, long error)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = traced_thread();
+	if (!tid)
+		return 0;
+	__u64 start = pop_span(&fn_spans, tid, 0);
+	if (!start || now - start < min_duration_ns)
+		return 0;
+	struct profilis_named_fn_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+		return 0;
+	}
+	r->kind = PROFILIS_RECORD_NAMED_FN;
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->tid = tid;
+	r->error = error != 0;
+	r->start_ns = start;
+	r->dur_ns = now - start;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0)
+		r->name[0] = 0;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(req_begin, void *method, void *route)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = traced_thread();
+	if (!tid)
+		return 0;
+	struct empty_entries *e = templates();
+	struct req_stack *st = lookup_or_create(&req_frames, tid, e ? &e->reqs : 0);
+	if (!st) {
+		count_drop(PROFILIS_DROP_NO_STACK);
+		return 0;
+	}
+	__u32 d = st->depth;
+	st->depth = d + 1;
+	if (d >= PROFILIS_MAX_REQ_DEPTH) {
+		count_drop(PROFILIS_DROP_TOO_DEEP);
+		return 0;
+	}
+	struct req_frame *f = &st->frames[d & (PROFILIS_MAX_REQ_DEPTH - 1)];
+	f->start_ns = now;
+	if (bpf_probe_read_user_str(f->method, sizeof(f->method), method) < 0)
+		f->method[0] = 0;
+	if (bpf_probe_read_user_str(f->route, sizeof(f->route), route) < 0)
+		f->route[0] = 0;
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(req_end, long status)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = traced_thread();
+	if (!tid)
+		return 0;
+	struct req_stack *st = bpf_map_lookup_elem(&req_frames, &tid);
+	if (!st || st->depth == 0) {
+		count_drop(PROFILIS_DROP_UNMATCHED);
+		return 0;
+	}
+	__u32 d = st->depth - 1;
+	st->depth = d;
+	if (d >= PROFILIS_MAX_REQ_DEPTH)
+		return 0;
+	struct req_frame *f = &st->frames[d & (PROFILIS_MAX_REQ_DEPTH - 1)];
+	if (now - f->start_ns < min_duration_ns)
+		return 0;
+	struct profilis_req_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+		return 0;
+	}
+	r->kind = PROFILIS_RECORD_REQ;
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->tid = tid;
+	r->status = (__s32)status;
+	r->start_ns = f->start_ns;
+	r->dur_ns = now - f->start_ns;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	__builtin_memcpy(r->method, f->method, sizeof(r->method));
+	__builtin_memcpy(r->route, f->route, sizeof(r->route));
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(db_begin, void *vendor, void *query)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = traced_thread();
+	if (!tid)
+		return 0;
+	struct empty_entries *e = templates();
+	struct db_stack *st = lookup_or_create(&db_frames, tid, e ? &e->dbs : 0);
+	if (!st) {
+		count_drop(PROFILIS_DROP_NO_STACK);
+		return 0;
+	}
+	__u32 d = st->depth;
+	st->depth = d + 1;
+	if (d >= PROFILIS_MAX_DB_DEPTH) {
+		count_drop(PROFILIS_DROP_TOO_DEEP);
+		return 0;
+	}
+	struct db_frame *f = &st->frames[d & (PROFILIS_MAX_DB_DEPTH - 1)];
+	f->start_ns = now;
+	if (bpf_probe_read_user_str(f->vendor, sizeof(f->vendor), vendor) < 0)
+		f->vendor[0] = 0;
+	read_c_string(&f->sql, query);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(db_end, long rows, long error)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = traced_thread();
+	if (!tid)
+		return 0;
+	struct db_stack *st = bpf_map_lookup_elem(&db_frames, &tid);
+	if (!st || st->depth == 0) {
+		count_drop(PROFILIS_DROP_UNMATCHED);
+		return 0;
+	}
+	__u32 d = st->depth - 1;
+	st->depth = d;
+	if (d >= PROFILIS_MAX_DB_DEPTH)
+		return 0;
+	struct db_frame *f = &st->frames[d & (PROFILIS_MAX_DB_DEPTH - 1)];
+	if (now - f->start_ns < min_duration_ns)
+		return 0;
+	struct profilis_db_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+		return 0;
+	}
+	r->kind = PROFILIS_RECORD_DB;
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->tid = tid;
+	r->vendor = 0;
+	r->error = error != 0;
+	r->start_ns = f->start_ns;
+	r->dur_ns = now - f->start_ns;
+	r->rows = rows;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	__builtin_memcpy(r->vendor_name, f->vendor, sizeof(r->vendor_name));
+	put_sql(r, &f->sql);
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_point)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = traced_thread();
+	if (tid)
+		emit_fn(tid, now, 0, bpf_usdt_cookie(ctx));
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_pair_start)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = traced_thread();
+	if (tid)
+		push_span(&pair_spans, tid, bpf_usdt_cookie(ctx), now);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_pair_end)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = traced_thread();
+	if (!tid)
+		return 0;
+	__u64 id = bpf_usdt_cookie(ctx);
+	__u64 start = pop_span(&pair_spans, tid, id);
+	if (start && now - start >= min_duration_ns)
+		emit_fn(tid, start, now - start, id);
+	return 0;
+}
