@@ -14,9 +14,13 @@ namespace profilis {
 namespace {
 
 constexpr const char* kDescription =
-    "profilis-agent: eBPF latency profiler. Attaches uprobes to running processes and reports one "
-    "event per call to the console, JSONL files and Prometheus metrics.\n"
+    "profilis-agent: eBPF latency profiler. Attaches uprobes and USDT probes to running processes "
+    "and reports one event per call, query or request to the console, JSONL files and Prometheus "
+    "metrics. In every target it traces the profilis:* markers (include/profilis/usdt.h) it finds "
+    "and the database client libraries it maps (--db), plus what --fn and --usdt name.\n"
     "Traces until SIGINT/SIGTERM, --duration, or until every traced process has exited.\n"
+    "What can be traced: profilis-agent list (--pid PID | --binary PATH) [--filter GLOB] [--json] "
+    "(see profilis-agent list --help).\n"
     "Exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 missing privileges or kernel "
     "support.";
 

@@ -191,4 +191,21 @@ std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
   return probes;
 }
 
+std::optional<DbVendor> client_library_vendor(const std::string& path) {
+  for (const ClientLibrary& library : client_libraries()) {
+    if (find_mapped_object({path}, library.object)) return library.vendor;
+  }
+  return std::nullopt;
+}
+
+std::vector<DbVendor> vendors_defined_in(const std::vector<FunctionSymbol>& symbols) {
+  std::vector<DbVendor> vendors;
+  for (const ClientLibrary& library : client_libraries()) {
+    if (!selected(vendors, library.vendor) && defines_api(symbols, functions_of(library))) {
+      vendors.push_back(library.vendor);
+    }
+  }
+  return vendors;
+}
+
 }  // namespace profilis

@@ -4,10 +4,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "agent/symbols.h"
 #include "agent/targets.h"
 
 namespace profilis {
@@ -24,6 +26,14 @@ const char* vendor_name(DbVendor vendor);
 // --db: "auto" (every supported vendor), "none", or a comma list of vendor names. Throws
 // UsageError naming the unknown vendor and the known ones.
 std::vector<DbVendor> parse_db_list(std::string_view text);
+
+// The vendor whose client library `path` is, by its file name as resolve_db_probes recognizes a
+// mapped library ("/usr/lib/x86_64-linux-gnu/libpq.so.5.15" is PostgreSQL), if any.
+std::optional<DbVendor> client_library_vendor(const std::string& path);
+
+// The vendors whose query API `symbols` define themselves: an executable that links its client
+// library statically, which resolve_db_probes then probes instead of any shared library.
+std::vector<DbVendor> vendors_defined_in(const std::vector<FunctionSymbol>& symbols);
 
 struct DbProbe {
   pid_t pid = 0;

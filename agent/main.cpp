@@ -1,13 +1,19 @@
 #include <cstdio>
 #include <exception>
+#include <string_view>
 
 #include "agent/agent.h"
 #include "agent/cli.h"
 #include "agent/errors.h"
+#include "agent/list_command.h"
 
 int main(int argc, char** argv) {
   using profilis::ExitCode;
   try {
+    // A subcommand, with options of its own: dispatched before the tracing command line is parsed.
+    if (argc > 1 && std::string_view(argv[1]) == "list") {
+      return profilis::run_list_command(argc - 1, argv + 1);
+    }
     const auto cli = profilis::parse_cli(argc, argv);
     if (cli.print_and_exit) {
       std::fputs(cli.print_and_exit->c_str(), stdout);

@@ -20,7 +20,7 @@ echo "demo: tracing demo_service (pid $demo) for ${seconds}s — Ctrl-C stops ea
 echo "demo: events below (console), in $out/ (JSONL, rotated every 1 MB or 60 s)"
 echo "demo: metrics: curl -s http://127.0.0.1:$port/metrics | grep profilis_"
 set +e
-"$root/build/profilis-agent" --pid "$demo" --fn 'demo::*' --console --jsonl-dir "$out" \
+"$root/build/profilis-agent" --pid "$demo" --fn demo::checksum --console --jsonl-dir "$out" \
   --jsonl-rotate-bytes 1000000 --jsonl-rotate-secs 60 --prometheus "127.0.0.1:$port" \
   --duration "$seconds"
 status=$?
