@@ -235,9 +235,11 @@ void report_summary(const RingReader& reader, const Collector& collector, const 
                           drops[PROFILIS_DROP_UNMATCHED];
   if (unmeasured + drops[PROFILIS_DROP_ABANDONED] > 0) {
     std::fprintf(stderr,
-                 "profilis-agent: calls not measured: %llu nested deeper than %d, %llu without a "
+                 "profilis-agent: calls not measured: %llu nested too deep (per thread: %d calls, "
+                 "%d FN / %d REQ / %d DB markers), %llu without a "
                  "stack slot, %llu returns without an entry, %llu left by longjmp/unwind\n",
                  static_cast<unsigned long long>(drops[PROFILIS_DROP_TOO_DEEP]), PROFILIS_MAX_DEPTH,
+                 PROFILIS_MAX_DEPTH, PROFILIS_MAX_REQ_DEPTH, PROFILIS_MAX_DB_DEPTH,
                  static_cast<unsigned long long>(drops[PROFILIS_DROP_NO_STACK]),
                  static_cast<unsigned long long>(drops[PROFILIS_DROP_UNMATCHED]),
                  static_cast<unsigned long long>(drops[PROFILIS_DROP_ABANDONED]));

@@ -80,12 +80,15 @@ void EventLoop::watch(int fd, std::uint64_t tag) {
 EventLoop::Wake EventLoop::wait() {
   if (live_ == 0) return Wake::kTargetExited;
   epoll_event ev{};
-  int n = ::epoll_wait(epoll_, &ev, 1, -1);
+  // The BPF programs wake the reader only once a backlog builds up (a wakeup per record costs an
+  // interrupt per probe hit), so records are also drained on this interval.
+  constexpr int kDrainIntervalMs = 50;
+  int n = ::epoll_wait(epoll_, &ev, 1, kDrainIntervalMs);
   if (n < 0) {
     if (errno == EINTR) return Wake::kNothing;
     throw RuntimeError(errno_message("epoll_wait", errno));
   }
-  if (n == 0) return Wake::kNothing;
+  if (n == 0) return Wake::kRecords;
   switch (ev.data.u64) {
     case kRing:
       return Wake::kRecords;

@@ -1,5 +1,6 @@
 // The agent's one wait: the ring buffer, stop signals, target exits and the --duration timer, all
-// as file descriptors in one epoll set, so nothing is polled on a timer.
+// as file descriptors in one epoll set. The ring buffer is also drained every 50 ms, because the
+// BPF programs submit without a wakeup until a backlog builds up.
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +23,7 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
+  // kRecords also when the drain interval passed.
   Wake wait();
   // The target whose exit the last kOneTargetExited or kTargetExited reported.
   pid_t exited() const { return exited_; }

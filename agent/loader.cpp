@@ -91,6 +91,7 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   if (int err = usdt_probes_bpf::load(usdt.get())) {
     throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
   }
+  usdt->bss->tracing = 1;
   return BpfPrograms(std::move(fn), std::move(db), std::move(usdt));
 }
 
@@ -106,6 +107,12 @@ void BpfPrograms::stop_tracing(const std::vector<pid_t>& pids) {
   for (pid_t pid : pids) {
     const __u32 key = static_cast<__u32>(pid);
     bpf_map__delete_elem(fn_->maps.target_pids, &key, sizeof key, 0);
+  }
+  // The USDT programs, attached per process, check one flag instead of the pid map: cleared once
+  // no target is left (the agent stops every target at once when it stops).
+  __u32 any = 0;
+  if (bpf_map__get_next_key(fn_->maps.target_pids, nullptr, &any, sizeof any) != 0) {
+    usdt_->bss->tracing = 0;
   }
 }
 

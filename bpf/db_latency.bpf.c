@@ -137,7 +137,7 @@ static __noinline void emit(struct scratch *s, const struct pending *p, __u32 er
 	r->rows = p->rows;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	put_sql(r, &p->sql);
-	bpf_ringbuf_submit(r, 0);
+	submit_record(r);
 }
 
 /* A synchronous call's event: its text is in s->pending.sql. */

@@ -156,6 +156,6 @@ int BPF_KRETPROBE(fn_return)
 	r->dur_ns = dur;
 	r->fn_id = fn_id;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	bpf_ringbuf_submit(r, 0);
+	submit_record(r);
 	return 0;
 }

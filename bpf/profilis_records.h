@@ -31,10 +31,7 @@
 /* Open marker requests and queries kept per thread (powers of two); deeper ones are counted as
  * too deep and not reported, without disturbing the pairing of the others. */
 #define PROFILIS_MAX_REQ_DEPTH 4
-#define PROFILIS_MAX_DB_DEPTH 2
-/* Threads inside a marker region at once (LRU-bounded like PROFILIS_MAX_THREADS, but each entry of
- * the DB stack holds query texts, so fewer). */
-#define PROFILIS_MAX_MARKER_THREADS 2048
+#define PROFILIS_MAX_DB_DEPTH 4
 
 enum profilis_record_kind {
 	PROFILIS_RECORD_FN = 1,

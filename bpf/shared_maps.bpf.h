@@ -37,6 +37,18 @@ static __always_inline int is_target(__u32 pid)
 	return bpf_map_lookup_elem(&target_pids, &pid) != 0;
 }
 
+/* Records are submitted without waking the reader, which drains every 50 ms anyway, until this
+ * much is waiting: a wakeup per record is an inter-processor interrupt per probe hit, which cost
+ * more than the probe itself (bench/usdt_overhead.sh). */
+#define PROFILIS_WAKEUP_BYTES (256 << 10)
+
+static __always_inline void submit_record(void *record)
+{
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(record, waiting >= PROFILIS_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+								    : BPF_RB_NO_WAKEUP);
+}
+
 /* The per-thread entry of `map` for `tid`, created from `empty` (a value too large for the BPF
  * stack, kept zeroed in a per-CPU array) when the thread has none. */
 static __always_inline void *lookup_or_create(void *map, __u32 tid, void *empty)

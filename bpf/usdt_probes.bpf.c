@@ -50,71 +50,49 @@ struct db_stack {
 	struct db_frame frames[PROFILIS_MAX_DB_DEPTH];
 };
 
-/* FN markers and --usdt pairs have stacks of their own, so that a pair that does not nest with the
- * markers (a query started in one function and finished in another) cannot unpair them. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PROFILIS_MAX_THREADS);
-	__type(key, __u32);
-	__type(value, struct span_stack);
-} fn_spans SEC(".maps");
+/* Per-thread state lives in task storage: created zeroed on a thread's first marker, freed with
+ * the thread, and found without a hash lookup. FN markers and --usdt pairs have stacks of their
+ * own, so that a pair that does not nest with the markers (a query started in one function and
+ * finished in another) cannot unpair them. */
+#define TASK_STORAGE(name, value_type)                                                             \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_TASK_STORAGE);                                           \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+		__type(key, int);                                                                  \
+		__type(value, value_type);                                                         \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PROFILIS_MAX_THREADS);
-	__type(key, __u32);
-	__type(value, struct span_stack);
-} pair_spans SEC(".maps");
+TASK_STORAGE(fn_spans, struct span_stack);
+TASK_STORAGE(pair_spans, struct span_stack);
+TASK_STORAGE(req_frames, struct req_stack);
+TASK_STORAGE(db_frames, struct db_stack);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PROFILIS_MAX_MARKER_THREADS);
-	__type(key, __u32);
-	__type(value, struct req_stack);
-} req_frames SEC(".maps");
+/* Set by the agent while it traces. These probes are attached per traced process, so the kernel
+ * already filters by process; a flag in memory the agent maps instead of the pid map saves a hash
+ * lookup per hit, which bench/usdt_overhead.sh measures. */
+volatile __u32 tracing = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PROFILIS_MAX_MARKER_THREADS);
-	__type(key, __u32);
-	__type(value, struct db_stack);
-} db_frames SEC(".maps");
-
-/* Zeroed templates for new per-thread entries, which are too large for the BPF stack. */
-struct empty_entries {
-	struct span_stack spans;
-	struct req_stack reqs;
-	struct db_stack dbs;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct empty_entries);
-} empty SEC(".maps");
-
-static __always_inline struct empty_entries *templates(void)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&empty, &zero);
-}
-
-/* The calling thread's id when its process is traced, else 0. */
+/* The calling thread's id while tracing, else 0. */
 static __always_inline __u32 traced_thread(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	return is_target(id >> 32) ? (__u32)id : 0;
+	return tracing ? (__u32)bpf_get_current_pid_tgid() : 0;
 }
 
-static __always_inline void push_span(void *map, __u32 tid, __u64 id, __u64 now)
+/* The calling thread's entry of `map`; created when `create` is set and there is none. */
+static __always_inline void *thread_state(void *map, int create)
 {
-	struct empty_entries *e = templates();
-	struct span_stack *st = lookup_or_create(map, tid, e ? &e->spans : 0);
-	if (!st) {
+	void *value = bpf_task_storage_get(map, bpf_get_current_task_btf(), 0,
+					   create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!value && create)
 		count_drop(PROFILIS_DROP_NO_STACK);
+	return value;
+}
+
+static __always_inline void push_span(void *map, __u64 id, __u64 now)
+{
+	struct span_stack *st = thread_state(map, 1);
+	if (!st)
 		return;
-	}
 	__u32 d = st->depth;
 	if (d < PROFILIS_MAX_DEPTH) {
 		st->spans[d & (PROFILIS_MAX_DEPTH - 1)].start_ns = now;
@@ -127,9 +105,9 @@ static __always_inline void push_span(void *map, __u32 tid, __u64 id, __u64 now)
 
 /* The start of the innermost open span with this id, popped; 0 when there is none to report (an
  * end without a begin, or a span that was too deep to keep). */
-static __always_inline __u64 pop_span(void *map, __u32 tid, __u64 id)
+static __always_inline __u64 pop_span(void *map, __u64 id)
 {
-	struct span_stack *st = bpf_map_lookup_elem(map, &tid);
+	struct span_stack *st = thread_state(map, 0);
 	if (!st || st->depth == 0) {
 		count_drop(PROFILIS_DROP_UNMATCHED);
 		return 0;
@@ -163,16 +141,16 @@ static __always_inline void emit_fn(__u32 tid, __u64 start_ns, __u64 dur_ns, __u
 	r->dur_ns = dur_ns;
 	r->fn_id = fn_id;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	bpf_ringbuf_submit(r, 0);
+	submit_record(r);
 }
 
 SEC("usdt")
-int BPF_USDT(fn_begin, void *name)
+int BPF_USDT(fn_begin)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = traced_thread();
 	if (tid)
-		push_span(&fn_spans, tid, 0, now);
+		push_span(&fn_spans, 0, now);
 	return 0;
 }
 
@@ -183,7 +161,7 @@ int BPF_USDT(fn_end, void *name, long error)
 	__u32 tid = traced_thread();
 	if (!tid)
 		return 0;
-	__u64 start = pop_span(&fn_spans, tid, 0);
+	__u64 start = pop_span(&fn_spans, 0);
 	if (!start || now - start < min_duration_ns)
 		return 0;
 	struct profilis_named_fn_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -200,7 +178,7 @@ int BPF_USDT(fn_end, void *name, long error)
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0)
 		r->name[0] = 0;
-	bpf_ringbuf_submit(r, 0);
+	submit_record(r);
 	return 0;
 }
 
@@ -211,12 +189,9 @@ int BPF_USDT(req_begin, void *method, void *route)
 	__u32 tid = traced_thread();
 	if (!tid)
 		return 0;
-	struct empty_entries *e = templates();
-	struct req_stack *st = lookup_or_create(&req_frames, tid, e ? &e->reqs : 0);
-	if (!st) {
-		count_drop(PROFILIS_DROP_NO_STACK);
+	struct req_stack *st = thread_state(&req_frames, 1);
+	if (!st)
 		return 0;
-	}
 	__u32 d = st->depth;
 	st->depth = d + 1;
 	if (d >= PROFILIS_MAX_REQ_DEPTH) {
@@ -239,7 +214,7 @@ int BPF_USDT(req_end, long status)
 	__u32 tid = traced_thread();
 	if (!tid)
 		return 0;
-	struct req_stack *st = bpf_map_lookup_elem(&req_frames, &tid);
+	struct req_stack *st = thread_state(&req_frames, 0);
 	if (!st || st->depth == 0) {
 		count_drop(PROFILIS_DROP_UNMATCHED);
 		return 0;
@@ -265,7 +240,7 @@ int BPF_USDT(req_end, long status)
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	__builtin_memcpy(r->method, f->method, sizeof(r->method));
 	__builtin_memcpy(r->route, f->route, sizeof(r->route));
-	bpf_ringbuf_submit(r, 0);
+	submit_record(r);
 	return 0;
 }
 
@@ -276,12 +251,9 @@ int BPF_USDT(db_begin, void *vendor, void *query)
 	__u32 tid = traced_thread();
 	if (!tid)
 		return 0;
-	struct empty_entries *e = templates();
-	struct db_stack *st = lookup_or_create(&db_frames, tid, e ? &e->dbs : 0);
-	if (!st) {
-		count_drop(PROFILIS_DROP_NO_STACK);
+	struct db_stack *st = thread_state(&db_frames, 1);
+	if (!st)
 		return 0;
-	}
 	__u32 d = st->depth;
 	st->depth = d + 1;
 	if (d >= PROFILIS_MAX_DB_DEPTH) {
@@ -303,7 +275,7 @@ int BPF_USDT(db_end, long rows, long error)
 	__u32 tid = traced_thread();
 	if (!tid)
 		return 0;
-	struct db_stack *st = bpf_map_lookup_elem(&db_frames, &tid);
+	struct db_stack *st = thread_state(&db_frames, 0);
 	if (!st || st->depth == 0) {
 		count_drop(PROFILIS_DROP_UNMATCHED);
 		return 0;
@@ -331,7 +303,7 @@ int BPF_USDT(db_end, long rows, long error)
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	__builtin_memcpy(r->vendor_name, f->vendor, sizeof(r->vendor_name));
 	put_sql(r, &f->sql);
-	bpf_ringbuf_submit(r, 0);
+	submit_record(r);
 	return 0;
 }
 
@@ -351,7 +323,7 @@ int BPF_USDT(usdt_pair_start)
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = traced_thread();
 	if (tid)
-		push_span(&pair_spans, tid, bpf_usdt_cookie(ctx), now);
+		push_span(&pair_spans, bpf_usdt_cookie(ctx), now);
 	return 0;
 }
 
@@ -363,7 +335,7 @@ int BPF_USDT(usdt_pair_end)
 	if (!tid)
 		return 0;
 	__u64 id = bpf_usdt_cookie(ctx);
-	__u64 start = pop_span(&pair_spans, tid, id);
+	__u64 start = pop_span(&pair_spans, id);
 	if (start && now - start >= min_duration_ns)
 		emit_fn(tid, start, now - start, id);
 	return 0;

@@ -53,13 +53,16 @@ cut_struct uprobes_state xol_area
 cut_struct mm_struct uprobes_state
 # A server process's parent: PostgreSQL runs each query in a backend forked by the traced postmaster.
 cut_struct task_struct mm real_parent tgid
-# Map types and update flags come from enums whose values are kernel ABI and never change.
+# Map types, map and update flags, ring-buffer and task-storage flags come from enums whose values
+# are kernel ABI and never change.
 awk '
   /^enum bpf_map_type \{$/ || /^enum \{$/ { buf = $0; collecting = 1; next }
   collecting { buf = buf "\n" $0 }
   collecting && /^\};$/ {
     collecting = 0
-    if (buf ~ /BPF_MAP_TYPE_RINGBUF/ || buf ~ /BPF_ANY = 0/) print buf "\n"
+    if (buf ~ /BPF_MAP_TYPE_RINGBUF/ || buf ~ /BPF_ANY = 0/ || buf ~ /BPF_F_NO_PREALLOC =/ ||
+        buf ~ /BPF_RB_NO_WAKEUP =/ || buf ~ /BPF_RB_AVAIL_DATA =/ ||
+        buf ~ /BPF_LOCAL_STORAGE_GET_F_CREATE =/) print buf "\n"
   }
 ' "$full"
 cat <<'FTR'
