@@ -40,7 +40,12 @@
  * over the 128-byte red zone around the site; its arguments are passed in registers only.
  *
  * Define PROFILIS_USDT_DISABLE to compile every marker away. On targets other than x86-64 the
- * markers compile to nothing.
+ * markers compile to nothing. The C++ scope guards need C++17 (std::uncaught_exceptions); the
+ * markers need C99 or C++11. The two instructions that step the stack pointer carry no CFI, so an
+ * unwinder stopped exactly on a probe site of a function without a frame pointer sees a frame 128
+ * bytes off (its CFA may be based on %rbp or %rsp, which an asm statement cannot know). Begin and
+ * end are enabled separately, so an end may fire without its begin when an agent attaches mid-call;
+ * the agent counts and drops it.
  */
 #ifndef PROFILIS_USDT_H
 #define PROFILIS_USDT_H
@@ -163,8 +168,13 @@ PROFILIS__DEFINE_SEMAPHORE(db_end);
 
 namespace profilis {
 
+/* The guards are hidden: each executable or library keeps its own copies of these inline members,
+ * so a scope's begin and end markers fire from the same object's sites (default visibility would
+ * let one object's copy interpose on another's). */
+#define PROFILIS__HIDDEN __attribute__((visibility("hidden")))
+
 /* An FN event from construction to destruction. `name` must outlive the scope. */
-class fn_scope {
+class PROFILIS__HIDDEN fn_scope {
  public:
   explicit fn_scope(const char* name) noexcept
       : name_(name), uncaught_(std::uncaught_exceptions()) {
@@ -183,9 +193,10 @@ class fn_scope {
   bool failed_ = false;
 };
 
-/* A REQ event from construction to destruction, with the status last set; 500 when an exception
- * leaves the scope. `method` and `route` are read at construction. */
-class req_scope {
+/* A REQ event from construction to destruction, with the status last set (200 unless set_status
+ * says otherwise); 500 when an exception leaves the scope. `method` and `route` are read at
+ * construction. */
+class PROFILIS__HIDDEN req_scope {
  public:
   req_scope(const char* method, const char* route) noexcept
       : uncaught_(std::uncaught_exceptions()) {
