@@ -236,6 +236,29 @@ TEST(ListBinary, PythonUsdtProbesAreSemaphoreGuarded) {
   expect_one_row_per_address(listing);
 }
 
+// The profilis marker header's notes read like any other USDT probe's: every marker, each guarded
+// by its semaphore, arguments in registers; and a <sys/sdt.h> fixture's probes beside them.
+TEST(ListBinary, MarkerFixturesShowTheirUsdtProbes) {
+  for (const char* fixture : {USDT_MARKERS_C_O2, USDT_MARKERS_CPP_O0}) {
+    const Json listing = list_json({"--binary", fixture});
+    for (const char* marker :
+         {"req_begin", "req_end", "fn_begin", "fn_end", "db_begin", "db_end"}) {
+      const Json* entry = find_probe(listing, "profilis", marker);
+      ASSERT_NE(entry, nullptr) << fixture << " " << marker << ": " << listing.at("usdt").dump();
+      EXPECT_EQ(entry->at("semaphore"), true) << marker;
+      EXPECT_EQ(entry->at("arguments").get<std::string>().find('('), std::string::npos)
+          << marker << " passes an argument in memory: " << entry->at("arguments");
+    }
+    const std::string text = list_text({"--binary", fixture, "--filter", "profilis:*"});
+    expect_narrow(text);
+    EXPECT_NE(text.find("profilis:fn_begin"), std::string::npos) << text;
+  }
+  const Json sdt = list_json({"--binary", USDT_SDT_FIXTURE});
+  for (const char* probe : {"tick", "work__start", "work__done"}) {
+    EXPECT_NE(find_probe(sdt, "fixture", probe), nullptr) << probe << ": " << sdt.at("usdt").dump();
+  }
+}
+
 TEST(ListBinary, PythonFullListingIsFast) {
   REQUIRE_FILE(kPython);
   const auto start = std::chrono::steady_clock::now();
