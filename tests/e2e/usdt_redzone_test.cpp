@@ -91,7 +91,7 @@ TEST(UsdtRedZone, UntracedLeafComputesRight) {
 }
 
 // The queue is made big enough for every event at once: this is about the red zone and about
-// every marker pair being paired, not about the collector's drop policy.
+// every marker pair being paired, not about the drop policies.
 TEST(UsdtRedZone, TracedLeafComputesRightAndEveryCallIsReported) {
   PROFILIS_REQUIRE_ROOT();
   UsdtRun run;
@@ -111,7 +111,14 @@ TEST(UsdtRedZone, TracedLeafComputesRightAndEveryCallIsReported) {
       ADD_FAILURE() << "unexpected event: " << event.dump();
     }
   }
-  EXPECT_EQ(reported, kCalls) << run.agent_err();
+  // 100 000 pairs in a tight loop can outrun a slow reader (the sanitizer build's): the kernel then
+  // drops records, and must count each one. Every call is either reported or counted as dropped.
+  std::smatch dropped;
+  const std::string& err = run.agent_err();
+  ASSERT_TRUE(std::regex_search(err, dropped, std::regex(R"(dropped: (\d+) in the kernel)")))
+      << err;
+  EXPECT_GT(reported, 0) << err;
+  EXPECT_EQ(reported + std::stol(dropped[1].str()), kCalls) << err;
 }
 
 // The control: the same leaf, the same probe, without the step over the red zone. If this fails,
