@@ -76,41 +76,43 @@ PROFILIS__DEFINE_SEMAPHORE(db_end);
 #define PROFILIS__STR(x) #x
 #define PROFILIS__XSTR(x) PROFILIS__STR(x)
 
-/* The probe site and its SDT note (the layout <sys/sdt.h> writes: the site's address, the
- * .stapsdt.base address that lets tools detect prelinking, the semaphore's address, then provider,
- * name and argument specs). Arguments are "8@%reg" / "-8@%reg": 64-bit values in registers. */
-#define PROFILIS__SITE(marker, argspec, ...) \
-  __asm__ __volatile__(                                                                      \
-      "lea -128(%%rsp), %%rsp\n\t"                                                           \
-      "990: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t" /* nopl 0(%%rax,%%rax,1) */              \
-      "lea 128(%%rsp), %%rsp\n\t"                                                            \
-      ".pushsection .note.stapsdt, \"?\", \"note\"\n\t"                                     \
-      ".balign 4\n\t"                                                                        \
-      ".4byte 992f-991f, 994f-993f, 3\n\t"                                                   \
-      "991: .asciz \"stapsdt\"\n\t"                                                          \
-      "992: .balign 4\n\t"                                                                   \
-      "993: .8byte 990b\n\t"                                                                 \
-      ".8byte _.stapsdt.base\n\t"                                                            \
-      ".8byte " PROFILIS__XSTR(PROFILIS__SEMAPHORE(marker)) "\n\t"                           \
-      ".asciz \"profilis\"\n\t"                                                              \
-      ".asciz \"" #marker "\"\n\t"                                                           \
-      ".asciz \"" argspec "\"\n\t"                                                           \
-      "994: .balign 4\n\t"                                                                   \
-      ".popsection\n\t"                                                                      \
-      ".ifndef _.stapsdt.base\n\t"                                                           \
-      ".pushsection .stapsdt.base, \"aG\", \"progbits\", .stapsdt.base, comdat\n\t"         \
-      ".weak _.stapsdt.base\n\t"                                                             \
-      ".hidden _.stapsdt.base\n\t"                                                           \
-      "_.stapsdt.base: .space 1\n\t"                                                         \
-      ".size _.stapsdt.base, 1\n\t"                                                          \
-      ".popsection\n\t"                                                                      \
-      ".endif"                                                                               \
-      :                                                                                      \
-      : __VA_ARGS__                                                                          \
-      : "memory")
+/* The probe site: the 5-byte NOP (nopl 0(%rax,%rax,1)) the kernel optimizes, at local label 990. */
+#define PROFILIS__NOP5 "990: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"
+/* Its SDT note (the layout <sys/sdt.h> writes: the site's address, the .stapsdt.base address that
+ * lets tools detect prelinking, the semaphore's address, then provider, name and argument specs).
+ * Arguments are "8@%reg" / "-8@%reg": 64-bit values in registers. */
+#define PROFILIS__NOTE(marker, argspec) \
+  ".pushsection .note.stapsdt, \"?\", \"note\"\n\t"                              \
+  ".balign 4\n\t"                                                                 \
+  ".4byte 992f-991f, 994f-993f, 3\n\t"                                            \
+  "991: .asciz \"stapsdt\"\n\t"                                                   \
+  "992: .balign 4\n\t"                                                            \
+  "993: .8byte 990b\n\t"                                                          \
+  ".8byte _.stapsdt.base\n\t"                                                     \
+  ".8byte " PROFILIS__XSTR(PROFILIS__SEMAPHORE(marker)) "\n\t"                    \
+  ".asciz \"profilis\"\n\t"                                                       \
+  ".asciz \"" #marker "\"\n\t"                                                    \
+  ".asciz \"" argspec "\"\n\t"                                                    \
+  "994: .balign 4\n\t"                                                            \
+  ".popsection\n\t"                                                               \
+  ".ifndef _.stapsdt.base\n\t"                                                    \
+  ".pushsection .stapsdt.base, \"aG\", \"progbits\", .stapsdt.base, comdat\n\t" \
+  ".weak _.stapsdt.base\n\t"                                                      \
+  ".hidden _.stapsdt.base\n\t"                                                    \
+  "_.stapsdt.base: .space 1\n\t"                                                  \
+  ".size _.stapsdt.base, 1\n\t"                                                   \
+  ".popsection\n\t"                                                               \
+  ".endif"
+
+/* The site with the stack pointer stepped over the red zone around it. */
+#define PROFILIS__SITE(marker, argspec, ...)                                       \
+  __asm__ __volatile__("lea -128(%%rsp), %%rsp\n\t" PROFILIS__NOP5                 \
+                       "lea 128(%%rsp), %%rsp\n\t" PROFILIS__NOTE(marker, argspec) \
+                       :                                                           \
+                       : __VA_ARGS__                                               \
+                       : "memory")
 
 #define PROFILIS__ENABLED(marker) __builtin_expect(PROFILIS__SEMAPHORE(marker) != 0, 0)
-#define PROFILIS__U64(x) ((unsigned long long)(x))
 #define PROFILIS__S64(x) ((long long)(x))
 #define PROFILIS__PTR(x) ((unsigned long long)(const void*)(x))
 
