@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/e2e/json_lines.h"
 #include "tests/e2e/process.h"
 
 namespace profilis::e2e {
 namespace {
 
 namespace fs = std::filesystem;
-using Json = nlohmann::ordered_json;
 
 constexpr auto kStartTimeout = 30s;  // agent start: symbol lookup, BPF load, attach
 constexpr auto kRunTimeout = 60s;
@@ -49,21 +49,6 @@ struct Call {
   int64_t body_ns = -1;  // the fixture's: time inside the function, -1 when not timed
   int64_t end_ns() const { return start_ns + dur_ns; }
 };
-
-std::vector<Json> parse_json_lines(const std::string& text, const std::string& origin) {
-  std::vector<Json> lines;
-  std::istringstream in(text);
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    try {
-      lines.push_back(Json::parse(line));
-    } catch (const Json::exception& e) {
-      ADD_FAILURE() << origin << ":" << number << ": not JSON (" << e.what() << "): " << line;
-    }
-  }
-  return lines;
-}
 
 std::vector<Call> fixture_calls(const std::string& timings_path) {
   std::vector<Call> calls;

@@ -1,5 +1,5 @@
 // What the USDT end-to-end tests share: one run of a fixture under the agent (the fixture started
-// and waiting, the agent attached, "go", both ended), and the reading of JSON lines. Fixtures print
+// and waiting, the agent attached, "go", both ended), reading its events. Fixtures print
 // "<name>: ready" on stderr and wait for a line on stdin before their workload.
 #pragma once
 
@@ -7,21 +7,13 @@
 
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "tests/e2e/json_lines.h"
 #include "tests/e2e/process.h"
 
 namespace profilis::e2e {
-
-using Json = nlohmann::ordered_json;
-
-// Every line of `text` as JSON; a line that is not is a test failure naming `origin`.
-std::vector<Json> parse_json_lines(const std::string& text, const std::string& origin);
-
-// The JSON lines of a file, or a test failure when there is none.
-std::vector<Json> read_json_lines(const std::string& path);
 
 // How the agent is to deliver its events.
 enum class Sink { kJsonl, kConsole };

@@ -1,0 +1,18 @@
+// Reading JSON lines (the agent's JSONL files and console output, the fixtures' logs) in tests.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace profilis::e2e {
+
+using Json = nlohmann::ordered_json;
+
+// Every line of `text` as JSON; a line that is not is a test failure naming `origin`.
+std::vector<Json> parse_json_lines(const std::string& text, const std::string& origin);
+
+// The JSON lines of a file, or a test failure when there is none.
+std::vector<Json> read_json_lines(const std::string& path);
+
+}  // namespace profilis::e2e
