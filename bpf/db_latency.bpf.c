@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
+#include "current_comm.bpf.h"
 #include "shared_maps.bpf.h"
 #include "sql_text.bpf.h"
 
@@ -135,7 +136,7 @@ static __noinline void emit(struct scratch *s, const struct pending *p, __u32 er
 	r->start_ns = p->start_ns;
 	r->dur_ns = s->now - p->start_ns;
 	r->rows = p->rows;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	current_comm(r->comm);
 	put_sql(r, &p->sql);
 	submit_record(r);
 }

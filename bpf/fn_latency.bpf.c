@@ -4,6 +4,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include "current_comm.bpf.h"
 #include "shared_maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -155,7 +156,7 @@ int BPF_KRETPROBE(fn_return)
 	r->start_ns = f->start_ns;
 	r->dur_ns = dur;
 	r->fn_id = fn_id;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	current_comm(r->comm);
 	submit_record(r);
 	return 0;
 }

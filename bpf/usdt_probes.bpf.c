@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
+#include "current_comm.bpf.h"
 #include "shared_maps.bpf.h"
 #include "sql_text.bpf.h"
 
@@ -140,7 +141,7 @@ static __always_inline void emit_fn(__u32 tid, __u64 start_ns, __u64 dur_ns, __u
 	r->start_ns = start_ns;
 	r->dur_ns = dur_ns;
 	r->fn_id = fn_id;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	current_comm(r->comm);
 	submit_record(r);
 }
 
@@ -175,7 +176,7 @@ int BPF_USDT(fn_end, void *name, long error)
 	r->error = error != 0;
 	r->start_ns = start;
 	r->dur_ns = now - start;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	current_comm(r->comm);
 	if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0)
 		r->name[0] = 0;
 	submit_record(r);
@@ -237,7 +238,7 @@ int BPF_USDT(req_end, long status)
 	r->status = (__s32)status;
 	r->start_ns = f->start_ns;
 	r->dur_ns = now - f->start_ns;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	current_comm(r->comm);
 	__builtin_memcpy(r->method, f->method, sizeof(r->method));
 	__builtin_memcpy(r->route, f->route, sizeof(r->route));
 	submit_record(r);
@@ -300,7 +301,7 @@ int BPF_USDT(db_end, long rows, long error)
 	r->start_ns = f->start_ns;
 	r->dur_ns = now - f->start_ns;
 	r->rows = rows;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	current_comm(r->comm);
 	__builtin_memcpy(r->vendor_name, f->vendor, sizeof(r->vendor_name));
 	put_sql(r, &f->sql);
 	submit_record(r);

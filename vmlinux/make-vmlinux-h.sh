@@ -21,7 +21,7 @@ cut_struct() {
   shift
   local members
   members=$(IFS='|'; echo "$*")
-  awk -v name="$name" -v members="^\t+[a-z_ ]+[ *]+($members);$" '
+  awk -v name="$name" -v members="^\t+[a-z_ ]+[ *]+($members)([[][0-9]+[]])?;$" '
     $0 == "struct " name " {" { inside = 1; print; next }
     inside && /^\};$/ { print; print ""; inside = 0; next }
     inside && $0 ~ members { sub(/^\t+/, "\t"); print }
@@ -52,7 +52,7 @@ cut_struct xol_area vaddr
 cut_struct uprobes_state xol_area
 cut_struct mm_struct uprobes_state
 # A server process's parent: PostgreSQL runs each query in a backend forked by the traced postmaster.
-cut_struct task_struct mm real_parent tgid
+cut_struct task_struct mm real_parent tgid pid comm
 # Map types, map and update flags, ring-buffer and task-storage flags come from enums whose values
 # are kernel ABI and never change.
 awk '

@@ -54,8 +54,10 @@ struct mm_struct {
 
 struct task_struct {
 	struct mm_struct *mm;
+	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;
+	char comm[16];
 };
 
 enum bpf_map_type {
