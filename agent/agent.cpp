@@ -16,6 +16,7 @@
 #include "agent/event_loop.h"
 #include "agent/health_metrics.h"
 #include "agent/loader.h"
+#include "agent/marker_strings.h"
 #include "agent/privileges.h"
 #include "agent/record_decoder.h"
 #include "agent/ring_reader.h"
@@ -99,7 +100,7 @@ Plan plan_probes(const Options& options) {
 }
 
 void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
-                std::vector<std::string>& fn_names) {
+                std::vector<std::string>& fn_names, MarkerStrings& strings) {
   for (const auto& probe : plan.probes) {
     const std::string label = probe.name + " in " + probe.object;
     program.attach_function(probe.pid, probe.path, probe.file_offset, fn_names.size(), label);
@@ -132,7 +133,13 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
     fn_names.push_back(probe.spec.event_name());
   }
   for (const auto& [pid, markers] : plan.marker_files) {
-    program.attach_markers(pid, markers.file.path, markers.markers, markers.file.object);
+    std::uint32_t object = strings.add(markers.file.path, markers.read_only);
+    if (object > PROFILIS_MAX_MARKER_OBJECTS) object = 0;
+    if (object != 0) {
+      const auto [start, end] = strings.range(object);
+      program.set_marker_object(object, start, end);
+    }
+    program.attach_markers(pid, markers.file.path, markers.markers, object, markers.file.object);
     if (verbose) {
       std::fprintf(stderr, "profilis-agent: attached %zu profilis marker probes in %s (pid %d)\n",
                    markers.markers.size(), markers.file.object.c_str(), pid);
@@ -280,14 +287,16 @@ void run_agent(const Options& options) {
                                                .sql_max_bytes = options.sql_max_bytes});
   for (const auto& process : plan.processes) program.add_target_pid(process.pid);
   std::vector<std::string> fn_names;
-  attach_all(program, plan, options.verbose, fn_names);
+  MarkerStrings marker_strings;
+  attach_all(program, plan, options.verbose, fn_names, marker_strings);
 
   Outputs outputs = make_outputs(options);
   Collector collector(
       CollectorOptions{options.queue_size, options.batch_max, options.flush_interval},
       std::move(outputs.sinks));
   const RecordDecoder decoder(std::move(fn_names), service_labels(options, plan),
-                              monotonic_to_realtime_offset_ns(), options.sql_text);
+                              monotonic_to_realtime_offset_ns(), options.sql_text,
+                              &marker_strings);
   RingReader reader(program.ring_buffer_fd(), decoder, collector);
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);

@@ -40,4 +40,25 @@ std::string ElfFile::unreadable(const std::string& reason) const {
   return "cannot read " + what_ + " of " + path_ + ": " + reason;
 }
 
+std::vector<GElf_Shdr> section_headers(const ElfFile& file) {
+  Elf* elf = file.get();
+  std::size_t count = 0;
+  if (elf_getshdrnum(elf, &count) != 0) throw UsageError(file.unreadable(elf_errmsg(-1)));
+  std::vector<GElf_Shdr> headers(count);
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+    std::size_t index = elf_ndxscn(scn);
+    if (index >= count || gelf_getshdr(scn, &headers[index]) == nullptr) {
+      throw UsageError(file.unreadable(elf_errmsg(-1)));
+    }
+  }
+  return headers;
+}
+
+std::optional<std::uint64_t> file_offset_in(const GElf_Shdr& section, std::uint64_t address) {
+  const bool in_file = section.sh_type != SHT_NOBITS;  // e.g. .text in a separate debug-info file
+  const bool inside = address >= section.sh_addr && address - section.sh_addr < section.sh_size;
+  if (!in_file || !inside) return std::nullopt;
+  return address - section.sh_addr + section.sh_offset;
+}
+
 }  // namespace profilis

@@ -103,6 +103,16 @@ void BpfPrograms::add_target_pid(pid_t pid) {
   }
 }
 
+void BpfPrograms::set_marker_object(std::uint32_t object, std::uint64_t start, std::uint64_t end) {
+  const __u32 key = object - 1;
+  const profilis_address_range range{.start = start, .end = end};
+  if (object == 0 || object > PROFILIS_MAX_MARKER_OBJECTS ||
+      bpf_map__update_elem(usdt_->maps.marker_objects, &key, sizeof key, &range, sizeof range,
+                           BPF_ANY)) {
+    throw_libbpf("cannot register marker object " + std::to_string(object), errno);
+  }
+}
+
 void BpfPrograms::stop_tracing(const std::vector<pid_t>& pids) {
   for (pid_t pid : pids) {
     const __u32 key = static_cast<__u32>(pid);
@@ -178,15 +188,40 @@ void BpfPrograms::attach_usdt(bpf_program* program, pid_t pid, const std::string
 }
 
 void BpfPrograms::attach_markers(pid_t pid, const std::string& path,
-                                 const std::vector<std::string>& markers,
+                                 const std::vector<MarkerProbe>& markers, std::uint32_t object,
                                  const std::string& label) {
-  const std::pair<const char*, bpf_program*> programs[] = {
-      {"req_begin", usdt_->progs.req_begin}, {"req_end", usdt_->progs.req_end},
-      {"fn_begin", usdt_->progs.fn_begin},   {"fn_end", usdt_->progs.fn_end},
-      {"db_begin", usdt_->progs.db_begin},   {"db_end", usdt_->progs.db_end}};
+  struct Programs {
+    const char* marker;
+    bpf_program* by_note;
+    bpf_program* by_registers;
+  };
+  const Programs programs[] = {
+      {"req_begin", usdt_->progs.req_begin, usdt_->progs.req_begin_regs},
+      {"req_end", usdt_->progs.req_end, usdt_->progs.req_end_regs},
+      {"fn_begin", usdt_->progs.fn_begin, usdt_->progs.fn_begin_regs},
+      {"fn_end", usdt_->progs.fn_end, usdt_->progs.fn_end_regs},
+      {"db_begin", usdt_->progs.db_begin, usdt_->progs.db_begin_regs},
+      {"db_end", usdt_->progs.db_end, usdt_->progs.db_end_regs}};
   for (const auto& marker : markers) {
-    for (const auto& [name, program] : programs) {
-      if (marker == name) attach_usdt(program, pid, path, "profilis", marker, 0, label);
+    for (const auto& program : programs) {
+      if (marker.name != program.marker) continue;
+      if (!marker.register_arguments) {
+        attach_usdt(program.by_note, pid, path, "profilis", marker.name, object, label);
+        continue;
+      }
+      for (const auto site : marker.site_offsets) {
+        LIBBPF_OPTS(bpf_uprobe_opts, opts,
+                    .ref_ctr_offset = static_cast<size_t>(marker.semaphore_offset),
+                    .bpf_cookie = object);
+        bpf_link* link = bpf_program__attach_uprobe_opts(program.by_registers, pid, path.c_str(),
+                                                         static_cast<size_t>(site), &opts);
+        if (!link) {
+          throw_libbpf("cannot attach profilis:" + marker.name + " in " + label + " (pid " +
+                           std::to_string(pid) + ")",
+                       errno);
+        }
+        links_.emplace_back(link);
+      }
     }
   }
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/usdt_targets.h"
 #include "profilis_records.h"
 
 struct fn_latency_bpf;
@@ -50,10 +51,14 @@ class BpfPrograms {
   // PostgreSQL's query__start/query__done USDT probes in the server binary at `path`, in every
   // process running it: the BPF side keeps the queries of targets and their children (backends).
   void attach_postgres_server(const std::string& path, const std::string& label);
-  // The profilis:* marker probes named in `markers` ("fn_begin", "req_end", ...) in the ELF file at
-  // `path`, for `pid` only: only that process's semaphores are raised.
-  void attach_markers(pid_t pid, const std::string& path, const std::vector<std::string>& markers,
-                      const std::string& label);
+  // The profilis:* markers of the ELF file at `path`, for `pid` only: only that process's
+  // semaphores are raised. A marker with register arguments is probed by plain uprobes, one per
+  // site, the others by USDT note. `object`: the file's marker object id (0 for none).
+  void attach_markers(pid_t pid, const std::string& path, const std::vector<MarkerProbe>& markers,
+                      std::uint32_t object, const std::string& label);
+  // Tells the kernel the read-only memory [start, end) of marker object `object` (≥ 1), whose
+  // constant names the agent reads itself (MarkerStrings).
+  void set_marker_object(std::uint32_t object, std::uint64_t start, std::uint64_t end);
   // A third-party USDT probe whose every hit is an FN record with `cookie`.
   void attach_usdt_point(pid_t pid, const std::string& path, const std::string& provider,
                          const std::string& name, std::uint64_t cookie, const std::string& label);

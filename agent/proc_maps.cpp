@@ -1,6 +1,7 @@
 #include "agent/proc_maps.h"
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
 
 namespace profilis {
@@ -44,6 +45,51 @@ std::optional<std::string> find_mapped_object(const std::vector<std::string>& ma
     }
   }
   return std::nullopt;
+}
+
+namespace {
+
+bool parse_hex(std::string_view text, std::uint64_t& value) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+}  // namespace
+
+std::vector<FileMapping> read_only_run(std::string_view maps_text, std::string_view path) {
+  std::vector<FileMapping> best, run;
+  const auto bytes = [](const std::vector<FileMapping>& mappings) {
+    return mappings.empty() ? 0 : mappings.back().end - mappings.front().start;
+  };
+  const auto close_run = [&] {
+    if (bytes(run) > bytes(best)) best = run;
+    run.clear();
+  };
+  std::istringstream in{std::string(maps_text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string address, perms, offset, dev, inode;
+    const auto slash = line.find('/');
+    if (!(fields >> address >> perms >> offset >> dev >> inode) || slash == std::string::npos ||
+        std::string_view(line).substr(slash) != path) {
+      continue;  // another file: runs are broken by address gaps and writable mappings only
+    }
+    const auto dash = address.find('-');
+    FileMapping mapping;
+    if (dash == std::string::npos || perms.size() < 2 ||
+        !parse_hex(std::string_view(address).substr(0, dash), mapping.start) ||
+        !parse_hex(std::string_view(address).substr(dash + 1), mapping.end) ||
+        !parse_hex(offset, mapping.file_offset) || mapping.end <= mapping.start) {
+      continue;
+    }
+    const bool read_only = perms[0] == 'r' && perms[1] != 'w';
+    const bool adjacent = !run.empty() && run.back().end == mapping.start;
+    if (!read_only || !adjacent) close_run();
+    if (read_only) run.push_back(mapping);
+  }
+  close_run();
+  return best;
 }
 
 }  // namespace profilis

@@ -10,11 +10,13 @@ namespace profilis {
 
 RecordDecoder::RecordDecoder(std::vector<std::string> fn_names,
                              std::unordered_map<pid_t, std::string> services,
-                             std::int64_t clock_offset_ns, SqlTextMode sql_text)
+                             std::int64_t clock_offset_ns, SqlTextMode sql_text,
+                             const MarkerStrings* marker_strings)
     : fn_names_(std::move(fn_names)),
       services_(std::move(services)),
       clock_offset_ns_(clock_offset_ns),
-      sql_text_(sql_text) {}
+      sql_text_(sql_text),
+      marker_strings_(marker_strings) {}
 
 bool RecordDecoder::decode(const void* data, std::size_t size, Event& event) const {
   std::uint32_t kind = 0;
@@ -29,6 +31,8 @@ bool RecordDecoder::decode(const void* data, std::size_t size, Event& event) con
       return decode_req(data, size, event);
     case PROFILIS_RECORD_NAMED_FN:
       return decode_named_fn(data, size, event);
+    case PROFILIS_RECORD_CONST_NAMED_FN:
+      return decode_const_named_fn(data, size, event);
     default:
       return false;
   }
@@ -85,6 +89,20 @@ bool RecordDecoder::decode_named_fn(const void* data, std::size_t size, Event& e
   fill_common(event, EventKind::kFn, record.start_ns, record.dur_ns, record.pid, record.tid,
               record.comm);
   event.fn.assign(bounded(record.name));
+  event.error = record.error != 0;
+  return true;
+}
+
+bool RecordDecoder::decode_const_named_fn(const void* data, std::size_t size,
+                                          Event& event) const {
+  if (size < sizeof(profilis_const_named_fn_record) || marker_strings_ == nullptr) return false;
+  profilis_const_named_fn_record record;
+  std::memcpy(&record, data, sizeof record);
+  auto name = marker_strings_->string_at(record.name_object, record.name_addr, PROFILIS_NAME_MAX);
+  if (!name) return false;
+  fill_common(event, EventKind::kFn, record.start_ns, record.dur_ns, record.pid, record.tid,
+              record.comm);
+  event.fn = std::move(*name);
   event.error = record.error != 0;
   return true;
 }

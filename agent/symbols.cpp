@@ -22,20 +22,6 @@ namespace profilis {
 namespace {
 
 // Indexed like st_shndx, so a symbol finds its section directly.
-std::vector<GElf_Shdr> section_headers(const ElfFile& file) {
-  Elf* elf = file.get();
-  std::size_t count = 0;
-  if (elf_getshdrnum(elf, &count) != 0) throw UsageError(file.unreadable(elf_errmsg(-1)));
-  std::vector<GElf_Shdr> headers(count);
-  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
-    std::size_t index = elf_ndxscn(scn);
-    if (index >= count || gelf_getshdr(scn, &headers[index]) == nullptr) {
-      throw UsageError(file.unreadable(elf_errmsg(-1)));
-    }
-  }
-  return headers;
-}
-
 // GCC's hot/cold splitting names the cold part "f.cold" (older GCC: "f.cold.12") and types it
 // STT_FUNC, but it is entered by a jump from inside f: a return probe there would time f's caller.
 bool is_cold_fragment(std::string_view name) {
@@ -49,18 +35,12 @@ bool is_wanted(const GElf_Sym& sym) {
          sym.st_shndx < SHN_LORESERVE && sym.st_value != 0;
 }
 
-// The same arithmetic as libbpf's uprobe offset: the section maps its address range onto its file
-// range. For PIE and shared objects .text usually has address == offset, for non-PIE executables
-// it does not (0x401000 vs 0x1000), so using the address as the offset only works by accident.
 bool file_offset_of(const GElf_Sym& sym, const std::vector<GElf_Shdr>& sections,
                     std::uint64_t& offset) {
   if (sym.st_shndx >= sections.size()) return false;
-  const GElf_Shdr& section = sections[sym.st_shndx];
-  bool in_file = section.sh_type != SHT_NOBITS;  // e.g. .text in a separate debug-info file
-  bool inside = sym.st_value >= section.sh_addr && sym.st_value - section.sh_addr < section.sh_size;
-  if (!in_file || !inside) return false;
-  offset = sym.st_value - section.sh_addr + section.sh_offset;
-  return true;
+  const auto in_file = file_offset_in(sections[sym.st_shndx], sym.st_value);
+  if (in_file) offset = *in_file;
+  return in_file.has_value();
 }
 
 void read_symbol_table(Elf* elf, Elf_Scn* scn, const GElf_Shdr& table,

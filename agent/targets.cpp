@@ -91,7 +91,8 @@ TracedProcess inspect_process(pid_t pid) {
     throw UsageError("cannot trace pid " + std::to_string(pid) + ": " + ec.message() +
                      " reading /proc/" + std::to_string(pid) + "/exe (a kernel thread?)");
   }
-  process.mapped_files = parse_mapped_files(read_text(proc_path(pid, "maps")));
+  process.maps = read_text(proc_path(pid, "maps"));
+  process.mapped_files = parse_mapped_files(process.maps);
   return process;
 }
 

@@ -15,6 +15,7 @@ struct TracedProcess {
   std::string comm;
   std::string exe;  // the executable's path as the process sees it
   std::vector<std::string> mapped_files;
+  std::string maps;  // /proc/PID/maps as read when mapped_files was
 };
 
 // "/proc/PID/LEAF". Through /proc/PID/exe and /proc/PID/root a file opens as the target sees it,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,10 @@ struct UsdtNote {
   std::string arguments;        // e.g. "8@%rbx -4@%eax"
   std::uint64_t address = 0;    // of the probe site (a NOP)
   std::uint64_t semaphore = 0;  // 0 when the probe is not guarded by an is-enabled semaphore
+  // Where the site and the semaphore are in the file, for a uprobe and its reference counter;
+  // empty when no section of the file holds them.
+  std::optional<std::uint64_t> site_offset;
+  std::optional<std::uint64_t> semaphore_offset;
 };
 
 // Every note in the file, in file order. Throws UsageError when the file is not readable ELF.

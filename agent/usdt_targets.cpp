@@ -1,7 +1,10 @@
 #include "agent/usdt_targets.h"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
+#include <string_view>
+#include <utility>
 
 #include "agent/errors.h"
 #include "agent/usdt_notes.h"
@@ -61,7 +64,46 @@ std::string probe_list(const std::vector<UsdtNote>& notes) {
   return out;
 }
 
+// The argument notes of include/profilis/usdt.h's markers, whose "D" and "S" constraints put the
+// first argument in %rdi and the second in %rsi.
+constexpr std::pair<std::string_view, std::string_view> kRegisterArguments[] = {
+    {"req_begin", "8@%rdi 8@%rsi"}, {"req_end", "-8@%rdi"},
+    {"fn_begin", "8@%rdi"},         {"fn_end", "8@%rdi -8@%rsi"},
+    {"db_begin", "8@%rdi 8@%rsi"},  {"db_end", "-8@%rdi -8@%rsi"}};
+
+bool in_registers(const UsdtNote& note) {
+  return std::any_of(std::begin(kRegisterArguments), std::end(kRegisterArguments),
+                     [&](const auto& marker) {
+                       return marker.first == note.name && marker.second == note.arguments;
+                     });
+}
+
 }  // namespace
+
+std::vector<MarkerProbe> marker_probes(const std::vector<UsdtNote>& notes) {
+  std::vector<MarkerProbe> markers;
+  for (const auto& note : notes) {
+    if (note.provider != "profilis") continue;
+    auto marker = std::find_if(markers.begin(), markers.end(),
+                               [&](const MarkerProbe& m) { return m.name == note.name; });
+    const bool first = marker == markers.end();
+    if (first) {
+      marker = markers.insert(markers.end(), MarkerProbe{.name = note.name,
+                                                          .site_offsets = {},
+                                                          .semaphore_offset = 0,
+                                                          .register_arguments = true});
+    }
+    const bool located =
+        note.site_offset && (note.semaphore == 0 || note.semaphore_offset.has_value());
+    const std::uint64_t semaphore = note.semaphore_offset.value_or(0);
+    if (!located || !in_registers(note) || (!first && semaphore != marker->semaphore_offset)) {
+      marker->register_arguments = false;
+    }
+    if (first) marker->semaphore_offset = semaphore;
+    if (note.site_offset) marker->site_offsets.push_back(*note.site_offset);
+  }
+  return markers;
+}
 
 UsdtProbe resolve_usdt_probe(const TracedProcess& process, const UsdtSpec& spec) {
   UsdtProbe probe{.pid = process.pid, .path = {}, .object = {}, .spec = spec};
@@ -86,14 +128,11 @@ std::vector<MarkerFile> find_marker_files(const TracedProcess& process) {
   for (const auto& object : objects) {
     try {
       auto file = locate_object_file(process, object);
-      MarkerFile markers{.file = std::move(file), .markers = {}};
-      for (const auto& note : read_usdt_notes(markers.file.path)) {
-        if (note.provider == "profilis" && std::find(markers.markers.begin(), markers.markers.end(),
-                                                     note.name) == markers.markers.end()) {
-          markers.markers.push_back(note.name);
-        }
-      }
-      if (!markers.markers.empty()) found.push_back(std::move(markers));
+      auto markers = marker_probes(read_usdt_notes(file.path));
+      if (markers.empty()) continue;
+      auto read_only = read_only_run(process.maps, file.object);
+      found.push_back(
+          {.file = std::move(file), .markers = std::move(markers), .read_only = std::move(read_only)});
     } catch (const UsageError&) {
       continue;  // not ELF, or gone since the maps were read
     }

@@ -4,11 +4,14 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "agent/proc_maps.h"
 #include "agent/targets.h"
+#include "agent/usdt_notes.h"
 
 namespace profilis {
 
@@ -38,11 +41,27 @@ struct UsdtProbe {
 // does declare otherwise.
 UsdtProbe resolve_usdt_probe(const TracedProcess& process, const UsdtSpec& spec);
 
+// One profilis:* marker of a file: every site it is placed at.
+struct MarkerProbe {
+  std::string name;  // "req_begin", "fn_end", ...
+  std::vector<std::uint64_t> site_offsets;
+  std::uint64_t semaphore_offset = 0;  // 0 when unguarded
+  // Every site passes the arguments in the registers include/profilis/usdt.h pins them to, and
+  // the sites and semaphore were found in the file: the agent can then attach plain uprobes that
+  // read the registers, cheaper than a USDT probe. Otherwise (a marker written with <sys/sdt.h>,
+  // say) it attaches by USDT note, which takes arguments from wherever the note says.
+  bool register_arguments = false;
+};
+
 // A file of the process with profilis:* markers, and which of the markers it has.
 struct MarkerFile {
   ObjectFile file;
-  std::vector<std::string> markers;  // "req_begin", "fn_end", ... each once
+  std::vector<MarkerProbe> markers;  // each marker once
+  std::vector<FileMapping> read_only;  // read_only_run of the file in the process
 };
+
+// The markers in these notes (other providers' are left out), in the order first seen.
+std::vector<MarkerProbe> marker_probes(const std::vector<UsdtNote>& notes);
 
 // The executable and every mapped file that declare profilis:* probes. Files that are not readable
 // ELF are skipped: markers are looked for everywhere, not asked for.

@@ -32,12 +32,16 @@
  * too deep and not reported, without disturbing the pairing of the others. */
 #define PROFILIS_MAX_REQ_DEPTH 4
 #define PROFILIS_MAX_DB_DEPTH 4
+/* Marker objects (a file with markers, in one traced process) whose constant strings the agent
+ * reads from the file; past this many, names are read from the process. */
+#define PROFILIS_MAX_MARKER_OBJECTS 4096
 
 enum profilis_record_kind {
 	PROFILIS_RECORD_FN = 1,
 	PROFILIS_RECORD_DB = 2,
 	PROFILIS_RECORD_REQ = 3,      /* from the REQ markers */
 	PROFILIS_RECORD_NAMED_FN = 4, /* from the FN markers: the name travels with the record */
+	PROFILIS_RECORD_CONST_NAMED_FN = 5, /* from the FN markers: the name's address travels */
 };
 
 enum profilis_db_vendor {
@@ -135,6 +139,28 @@ struct profilis_named_fn_record {
 	__u64 dur_ns;
 	char comm[PROFILIS_COMM_LEN];
 	char name[PROFILIS_NAME_MAX]; /* NUL-terminated (empty when unreadable) */
+};
+
+/* An FN marker whose name is a constant of the marker's object: name_addr lies in the read-only
+ * memory the agent registered as marker object `name_object` (the attach cookie), whose bytes are
+ * the file's, so the agent reads the name from the file. */
+struct profilis_const_named_fn_record {
+	__u32 kind; /* PROFILIS_RECORD_CONST_NAMED_FN */
+	__u32 pid;
+	__u32 tid;
+	__u32 error;
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u64 dur_ns;
+	__u64 name_addr;
+	__u32 name_object;
+	__u32 _pad;
+	char comm[PROFILIS_COMM_LEN];
+};
+
+/* A marker object's read-only memory, [start, end), in its process. */
+struct profilis_address_range {
+	__u64 start;
+	__u64 end;
 };
 
 #endif /* PROFILIS_RECORDS_H */

@@ -119,39 +119,39 @@ PROFILIS__DEFINE_SEMAPHORE(db_end);
 #define PROFILIS_REQ_BEGIN(method, route)                                \
   do {                                                                   \
     if (PROFILIS__ENABLED(req_begin))                                    \
-      PROFILIS__SITE(req_begin, "8@%0 8@%1", "r"(PROFILIS__PTR(method)), \
-                     "r"(PROFILIS__PTR(route)));                         \
+      PROFILIS__SITE(req_begin, "8@%0 8@%1", "D"(PROFILIS__PTR(method)), \
+                     "S"(PROFILIS__PTR(route)));                         \
   } while (0)
 
 #define PROFILIS_REQ_END(status)                                                                  \
   do {                                                                                            \
-    if (PROFILIS__ENABLED(req_end)) PROFILIS__SITE(req_end, "-8@%0", "r"(PROFILIS__S64(status))); \
+    if (PROFILIS__ENABLED(req_end)) PROFILIS__SITE(req_end, "-8@%0", "D"(PROFILIS__S64(status))); \
   } while (0)
 
 #define PROFILIS_FN_BEGIN(name)                                                                  \
   do {                                                                                           \
-    if (PROFILIS__ENABLED(fn_begin)) PROFILIS__SITE(fn_begin, "8@%0", "r"(PROFILIS__PTR(name))); \
+    if (PROFILIS__ENABLED(fn_begin)) PROFILIS__SITE(fn_begin, "8@%0", "D"(PROFILIS__PTR(name))); \
   } while (0)
 
 #define PROFILIS_FN_END(name, error)                                 \
   do {                                                               \
     if (PROFILIS__ENABLED(fn_end))                                   \
-      PROFILIS__SITE(fn_end, "8@%0 -8@%1", "r"(PROFILIS__PTR(name)), \
-                     "r"(PROFILIS__S64((error) != 0)));              \
+      PROFILIS__SITE(fn_end, "8@%0 -8@%1", "D"(PROFILIS__PTR(name)), \
+                     "S"(PROFILIS__S64((error) != 0)));              \
   } while (0)
 
 #define PROFILIS_DB_BEGIN(vendor, query)                                \
   do {                                                                  \
     if (PROFILIS__ENABLED(db_begin))                                    \
-      PROFILIS__SITE(db_begin, "8@%0 8@%1", "r"(PROFILIS__PTR(vendor)), \
-                     "r"(PROFILIS__PTR(query)));                        \
+      PROFILIS__SITE(db_begin, "8@%0 8@%1", "D"(PROFILIS__PTR(vendor)), \
+                     "S"(PROFILIS__PTR(query)));                        \
   } while (0)
 
 #define PROFILIS_DB_END(rows, error)                                  \
   do {                                                                \
     if (PROFILIS__ENABLED(db_end))                                    \
-      PROFILIS__SITE(db_end, "-8@%0 -8@%1", "r"(PROFILIS__S64(rows)), \
-                     "r"(PROFILIS__S64((error) != 0)));               \
+      PROFILIS__SITE(db_end, "-8@%0 -8@%1", "D"(PROFILIS__S64(rows)), \
+                     "S"(PROFILIS__S64((error) != 0)));               \
   } while (0)
 
 #else /* not x86-64, or disabled */
