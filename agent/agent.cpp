@@ -295,8 +295,7 @@ void run_agent(const Options& options) {
       CollectorOptions{options.queue_size, options.batch_max, options.flush_interval},
       std::move(outputs.sinks));
   const RecordDecoder decoder(std::move(fn_names), service_labels(options, plan),
-                              monotonic_to_realtime_offset_ns(), options.sql_text,
-                              &marker_strings);
+                              monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings);
   RingReader reader(program.ring_buffer_fd(), decoder, collector);
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);

@@ -195,13 +195,12 @@ void BpfPrograms::attach_markers(pid_t pid, const std::string& path,
     bpf_program* by_note;
     bpf_program* by_registers;
   };
-  const Programs programs[] = {
-      {"req_begin", usdt_->progs.req_begin, usdt_->progs.req_begin_regs},
-      {"req_end", usdt_->progs.req_end, usdt_->progs.req_end_regs},
-      {"fn_begin", usdt_->progs.fn_begin, usdt_->progs.fn_begin_regs},
-      {"fn_end", usdt_->progs.fn_end, usdt_->progs.fn_end_regs},
-      {"db_begin", usdt_->progs.db_begin, usdt_->progs.db_begin_regs},
-      {"db_end", usdt_->progs.db_end, usdt_->progs.db_end_regs}};
+  const Programs programs[] = {{"req_begin", usdt_->progs.req_begin, usdt_->progs.req_begin_regs},
+                               {"req_end", usdt_->progs.req_end, usdt_->progs.req_end_regs},
+                               {"fn_begin", usdt_->progs.fn_begin, usdt_->progs.fn_begin_regs},
+                               {"fn_end", usdt_->progs.fn_end, usdt_->progs.fn_end_regs},
+                               {"db_begin", usdt_->progs.db_begin, usdt_->progs.db_begin_regs},
+                               {"db_end", usdt_->progs.db_end, usdt_->progs.db_end_regs}};
   for (const auto& marker : markers) {
     for (const auto& program : programs) {
       if (marker.name != program.marker) continue;

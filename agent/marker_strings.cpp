@@ -32,8 +32,8 @@ std::optional<std::string> MarkerStrings::string_at(std::uint32_t id, std::uint6
   std::string text;
   for (auto m = mapping; m != object.run.end() && text.size() < max_bytes - 1; ++m) {
     const std::uint64_t from = m == mapping ? address : m->start;
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes - 1 - text.size(), m->end - from));
+    const std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(max_bytes - 1 - text.size(), m->end - from));
     std::string chunk(want, '\0');
     object.file->clear();
     object.file->seekg(static_cast<std::streamoff>(from - m->start + m->file_offset));

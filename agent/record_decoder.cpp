@@ -93,8 +93,7 @@ bool RecordDecoder::decode_named_fn(const void* data, std::size_t size, Event& e
   return true;
 }
 
-bool RecordDecoder::decode_const_named_fn(const void* data, std::size_t size,
-                                          Event& event) const {
+bool RecordDecoder::decode_const_named_fn(const void* data, std::size_t size, Event& event) const {
   if (size < sizeof(profilis_const_named_fn_record) || marker_strings_ == nullptr) return false;
   profilis_const_named_fn_record record;
   std::memcpy(&record, data, sizeof record);

@@ -67,9 +67,8 @@ std::string probe_list(const std::vector<UsdtNote>& notes) {
 // The argument notes of include/profilis/usdt.h's markers, whose "D" and "S" constraints put the
 // first argument in %rdi and the second in %rsi.
 constexpr std::pair<std::string_view, std::string_view> kRegisterArguments[] = {
-    {"req_begin", "8@%rdi 8@%rsi"}, {"req_end", "-8@%rdi"},
-    {"fn_begin", "8@%rdi"},         {"fn_end", "8@%rdi -8@%rsi"},
-    {"db_begin", "8@%rdi 8@%rsi"},  {"db_end", "-8@%rdi -8@%rsi"}};
+    {"req_begin", "8@%rdi 8@%rsi"}, {"req_end", "-8@%rdi"},        {"fn_begin", "8@%rdi"},
+    {"fn_end", "8@%rdi -8@%rsi"},   {"db_begin", "8@%rdi 8@%rsi"}, {"db_end", "-8@%rdi -8@%rsi"}};
 
 bool in_registers(const UsdtNote& note) {
   return std::any_of(std::begin(kRegisterArguments), std::end(kRegisterArguments),
@@ -89,9 +88,9 @@ std::vector<MarkerProbe> marker_probes(const std::vector<UsdtNote>& notes) {
     const bool first = marker == markers.end();
     if (first) {
       marker = markers.insert(markers.end(), MarkerProbe{.name = note.name,
-                                                          .site_offsets = {},
-                                                          .semaphore_offset = 0,
-                                                          .register_arguments = true});
+                                                         .site_offsets = {},
+                                                         .semaphore_offset = 0,
+                                                         .register_arguments = true});
     }
     const bool located =
         note.site_offset && (note.semaphore == 0 || note.semaphore_offset.has_value());
@@ -131,8 +130,9 @@ std::vector<MarkerFile> find_marker_files(const TracedProcess& process) {
       auto markers = marker_probes(read_usdt_notes(file.path));
       if (markers.empty()) continue;
       auto read_only = read_only_run(process.maps, file.object);
-      found.push_back(
-          {.file = std::move(file), .markers = std::move(markers), .read_only = std::move(read_only)});
+      found.push_back({.file = std::move(file),
+                       .markers = std::move(markers),
+                       .read_only = std::move(read_only)});
     } catch (const UsageError&) {
       continue;  // not ELF, or gone since the maps were read
     }

@@ -56,7 +56,7 @@ struct MarkerProbe {
 // A file of the process with profilis:* markers, and which of the markers it has.
 struct MarkerFile {
   ObjectFile file;
-  std::vector<MarkerProbe> markers;  // each marker once
+  std::vector<MarkerProbe> markers;    // each marker once
   std::vector<FileMapping> read_only;  // read_only_run of the file in the process
 };
 

@@ -191,7 +191,7 @@ static __always_inline int on_fn_end(void *name, long error, __u64 object)
 	__u32 name_object = const_name_object(object, name);
 	if (name_object) {
 		struct profilis_const_named_fn_record *r =
-			bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		    bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 		if (!r) {
 			count_drop(PROFILIS_DROP_RINGBUF_FULL);
 			return 0;

@@ -43,8 +43,8 @@ FunctionSymbol symbol(std::string name, std::string demangled, std::uint64_t add
 
 UsdtNote note(std::string provider, std::string name, std::uint64_t address,
               std::uint64_t semaphore = 0, std::string arguments = "8@%rdi") {
-  return UsdtNote{std::move(provider), std::move(name), std::move(arguments), address, semaphore,
-                  std::nullopt, std::nullopt};
+  return UsdtNote{std::move(provider), std::move(name), std::move(arguments), address,
+                  semaphore,           std::nullopt,    std::nullopt};
 }
 
 // --- the table -------------------------------------------------------------------------------
