@@ -141,8 +141,16 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
     }
     program.attach_markers(pid, markers.file.path, markers.markers, object, markers.file.object);
     if (verbose) {
-      std::fprintf(stderr, "profilis-agent: attached %zu profilis marker probes in %s (pid %d)\n",
-                   markers.markers.size(), markers.file.object.c_str(), pid);
+      const auto by_registers =
+          std::count_if(markers.markers.begin(), markers.markers.end(),
+                        [](const MarkerProbe& marker) { return marker.register_arguments; });
+      std::fprintf(stderr,
+                   "profilis-agent: attached %zu profilis marker probes in %s (pid %d): %zu by "
+                   "registers, %zu by USDT note; constant names read from %s\n",
+                   markers.markers.size(), markers.file.object.c_str(), pid,
+                   static_cast<std::size_t>(by_registers),
+                   markers.markers.size() - static_cast<std::size_t>(by_registers),
+                   object != 0 ? "the file" : "the process");
     }
   }
   for (const auto& [binary, path] : plan.pg_servers) {

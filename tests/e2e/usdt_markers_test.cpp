@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -245,16 +246,20 @@ void PrintTo(const Fixture& fixture, std::ostream* os) { *os << fixture.name; }
 
 class MarkerFixtureTest : public ::testing::TestWithParam<Fixture> {
  protected:
-  // Runs the fixture under the agent and compares what the agent reported with the log.
-  void trace_and_compare(const std::vector<std::string>& options, Sink sink, bool raw_sql) {
+  // Runs the fixture under the agent and compares what the agent reported with the log. Returns
+  // the agent's stderr.
+  std::string trace_and_compare(const std::vector<std::string>& options, Sink sink, bool raw_sql) {
     UsdtRun run;
     const std::string log = run.path("log.jsonl");
-    ASSERT_TRUE(run.start_fixture({GetParam().path, log}));
-    ASSERT_TRUE(run.start_agent(options, sink));
+    EXPECT_TRUE(run.start_fixture({GetParam().path, log}));
+    EXPECT_TRUE(run.start_agent(options, sink));
     const ExitStatus fixture = run.finish();
-    ASSERT_TRUE(fixture.exited() && fixture.code == 0) << "fixture: " << fixture.describe() << "\n"
+    EXPECT_TRUE(fixture.exited() && fixture.code == 0) << "fixture: " << fixture.describe() << "\n"
                                                        << run.fixture_err();
-    expect_events_as_logged(run.events(), read_log(log), run.pid(), run.comm(), raw_sql);
+    if (fixture.exited() && fixture.code == 0) {
+      expect_events_as_logged(run.events(), read_log(log), run.pid(), run.comm(), raw_sql);
+    }
+    return run.agent_err();
   }
 };
 
@@ -271,6 +276,43 @@ TEST_P(MarkerFixtureTest, RawSqlTextIsTheQueryAsMarked) {
 TEST_P(MarkerFixtureTest, ConsoleCarriesTheSameEvents) {
   PROFILIS_REQUIRE_ROOT();
   trace_and_compare({}, Sink::kConsole, /*raw_sql=*/false);
+}
+
+// How --verbose says the agent attached the markers of each file: by registers or USDT note, and
+// whether constant names are read from the file.
+struct MarkerAttach {
+  std::string object;
+  int markers = 0, by_registers = 0, by_note = 0;
+  bool names_from_file = false;
+};
+
+std::vector<MarkerAttach> marker_attaches(const std::string& agent_err) {
+  static const std::regex line(
+      R"(attached (\d+) profilis marker probes in (\S+) \(pid \d+\): (\d+) by registers, (\d+) by )"
+      R"(USDT note; constant names read from the (file|process))");
+  std::vector<MarkerAttach> found;
+  for (std::sregex_iterator it(agent_err.begin(), agent_err.end(), line), end; it != end; ++it) {
+    const auto& m = *it;
+    found.push_back({m[2], std::stoi(m[1]), std::stoi(m[3]), std::stoi(m[4]), m[5] == "file"});
+  }
+  return found;
+}
+
+// The header pins every marker's arguments to registers, at -O0 as at -O2, so every marker of the
+// executable and of its library is probed by a plain uprobe that reads them there, and the names
+// that are string constants travel as addresses (the fixtures have both kinds of name, and
+// ReportsEveryEventAsTheFixtureLoggedIt checks them all).
+TEST_P(MarkerFixtureTest, AttachesEveryMarkerByRegistersWithConstantNamesFromTheFile) {
+  PROFILIS_REQUIRE_ROOT();
+  const std::string err = trace_and_compare({"--verbose"}, Sink::kJsonl, /*raw_sql=*/false);
+  const auto attaches = marker_attaches(err);
+  ASSERT_EQ(attaches.size(), 2u) << "expected the executable and its library:\n" << err;
+  for (const auto& attach : attaches) {
+    EXPECT_EQ(attach.markers, 6) << attach.object;
+    EXPECT_EQ(attach.by_registers, attach.markers) << attach.object;
+    EXPECT_EQ(attach.by_note, 0) << attach.object;
+    EXPECT_TRUE(attach.names_from_file) << attach.object;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, MarkerFixtureTest,
@@ -291,6 +333,35 @@ TEST(MarkerFixtureAlone, RunsItsWorkloadWithoutAnAgent) {
     const ExitStatus fixture = run.finish();
     EXPECT_TRUE(fixture.exited() && fixture.code == 0) << path << ": " << fixture.describe();
     expect_workload_covers_the_markers(read_log(log));
+  }
+}
+
+// Markers written with <sys/sdt.h> put their arguments anywhere (here a callee-saved register and a
+// 4-byte value): the agent attaches those by USDT note and still reports every call, with the name
+// each one had when it ended (a constant, or a stack buffer rewritten every call) and its error.
+TEST(MarkersBySdtNote, ReportsEveryCallWithItsNameAndError) {
+  PROFILIS_REQUIRE_ROOT();
+  UsdtRun run;
+  ASSERT_TRUE(run.start_fixture({USDT_SDT_MARKERS_FIXTURE}));
+  ASSERT_TRUE(run.start_agent({"--verbose"}));
+  const ExitStatus fixture = run.finish();
+  ASSERT_TRUE(fixture.exited() && fixture.code == 0) << fixture.describe() << run.fixture_err();
+  const auto attaches = marker_attaches(run.agent_err());
+  ASSERT_EQ(attaches.size(), 1u) << run.agent_err();
+  EXPECT_EQ(attaches[0].markers, 2);
+  EXPECT_GE(attaches[0].by_note, 1) << "fn_end's arguments are not where the header puts them";
+  auto events = run.events();
+  std::sort(events.begin(), events.end(), [](const Json& a, const Json& b) {
+    return a.value("ts_ns", int64_t{0}) < b.value("ts_ns", int64_t{0});
+  });
+  constexpr int kCalls = 60;  // as in sdt_markers.c
+  ASSERT_EQ(events.size(), size_t{kCalls}) << run.agent_err();
+  for (int i = 0; i < kCalls; ++i) {
+    const Json& e = events[i];
+    expect_event_shape(e, {"fn", "error"}, run.pid(), run.comm());
+    EXPECT_EQ(e.value("fn", ""), i % 2 ? "sdt_step_" + std::to_string(i) : "sdt_literal") << i;
+    EXPECT_EQ(e.value("error", false), i % 3 == 0) << i;
+    EXPECT_GE(e.value("dur_ns", int64_t{0}), 20'000) << i;  // the call sleeps 20 µs
   }
 }
 

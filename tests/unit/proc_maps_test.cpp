@@ -273,5 +273,45 @@ TEST(InspectProcess, shouldRejectNonPositivePids) {
   EXPECT_THROW(inspect_process(-1), UsageError);
 }
 
+// --- read_only_run -----------------------------------------------------------------------------
+
+TEST(ReadOnlyRun, shouldTakeTheAdjacentReadOnlyMappingsOfTheFile) {
+  const auto run = read_only_run(kMaps, "/usr/bin/my app");
+  ASSERT_EQ(run.size(), 3u);
+  EXPECT_EQ(run[0].start, 0x55d4c3a00000u);
+  EXPECT_EQ(run[0].end, 0x55d4c3a02000u);
+  EXPECT_EQ(run[0].file_offset, 0u);
+  EXPECT_EQ(run[1].file_offset, 0x2000u);
+  EXPECT_EQ(run[2].start, 0x55d4c3a07000u);
+  EXPECT_EQ(run[2].end, 0x55d4c3a09000u);
+  EXPECT_EQ(run[2].file_offset, 0x7000u);
+}
+
+// A typical library: headers, code, constants, then RELRO (read-only again, adjacent) and data.
+// The writable mapping ends the run; a gap breaks it, and the longer run wins.
+TEST(ReadOnlyRun, shouldStopAtWritableMappingsAndGapsAndKeepTheLongestRun) {
+  constexpr const char* maps =
+      "7f0000000000-7f0000001000 r--p 00000000 08:01 7 /lib/libm.so\n"
+      "7f0000001000-7f0000002000 r-xp 00001000 08:01 7 /lib/libm.so\n"
+      "7f0000002000-7f0000003000 rw-p 00002000 08:01 7 /lib/libm.so\n"
+      "7f0000003000-7f0000005000 r--p 00003000 08:01 7 /lib/libm.so\n"
+      "7f0000005000-7f0000008000 r--p 00004000 08:01 7 /lib/libm.so\n"
+      "7f0000009000-7f000000a000 r--p 00009000 08:01 7 /lib/libm.so\n"
+      "7f000000a000-7f000000b000 r--p 00000000 08:01 8 /lib/other.so\n";
+  const auto run = read_only_run(maps, "/lib/libm.so");
+  ASSERT_EQ(run.size(), 2u);
+  EXPECT_EQ(run.front().start, 0x7f0000003000u);
+  EXPECT_EQ(run.back().end, 0x7f0000008000u);
+  EXPECT_EQ(run.back().file_offset, 0x4000u);
+}
+
+TEST(ReadOnlyRun, shouldBeEmptyForAFileNotMappedOrOnlyWritable) {
+  EXPECT_TRUE(read_only_run(kMaps, "/usr/bin/other").empty());
+  EXPECT_TRUE(
+      read_only_run("7f0000000000-7f0000001000 rw-p 00000000 08:01 7 /lib/x.so\n", "/lib/x.so")
+          .empty());
+  EXPECT_TRUE(read_only_run("garbage\n", "/lib/x.so").empty());
+}
+
 }  // namespace
 }  // namespace profilis

@@ -1,8 +1,12 @@
 #include "agent/record_decoder.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "profilis_records.h"
 
@@ -66,6 +70,35 @@ TEST(RecordDecoder, shouldDecodeAFunctionMarkerRecordWithItsError) {
   EXPECT_EQ(e.kind, EventKind::kFn);
   EXPECT_EQ(e.fn, "load_user");
   EXPECT_TRUE(e.error);
+}
+
+// The kernel sent the address of a constant name in marker object 1, whose run shows the file
+// from offset 0: the name is read from the file.
+TEST(RecordDecoder, shouldReadAConstantMarkerNameFromItsObjectFile) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("record_decoder_test." + std::to_string(getpid())))
+          .string();
+  std::ofstream(path, std::ios::binary) << "xxxxrender_page" << '\0';
+  MarkerStrings strings;
+  const auto id = strings.add(path, {{.start = 0x5000, .end = 0x6000, .file_offset = 0}});
+  std::filesystem::remove(path);  // the open file stays readable
+  const RecordDecoder with_strings({}, {}, kOffset, SqlTextMode::kRedacted, &strings);
+  profilis_const_named_fn_record r;
+  fill_header(r, PROFILIS_RECORD_CONST_NAMED_FN);
+  r.name_object = id;
+  r.name_addr = 0x5004;
+  r.error = 1;
+  Event e;
+  ASSERT_TRUE(with_strings.decode(&r, sizeof r, e));
+  EXPECT_EQ(e.kind, EventKind::kFn);
+  EXPECT_EQ(e.fn, "render_page");
+  EXPECT_TRUE(e.error);
+  EXPECT_EQ(e.comm, "api");
+  // An object the agent never registered, or no strings at all: undecodable, so counted.
+  r.name_object = id + 1;
+  EXPECT_FALSE(with_strings.decode(&r, sizeof r, e));
+  r.name_object = id;
+  EXPECT_FALSE(decoder().decode(&r, sizeof r, e));
 }
 
 TEST(RecordDecoder, shouldNameADbMarkerRecordByTheVendorTheProgramGave) {
