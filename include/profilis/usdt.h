@@ -37,7 +37,9 @@
  * rely on). When traced, the probe site is a 5-byte NOP, which this kernel turns into a call to a
  * uprobe trampoline instead of a breakpoint trap. That call pushes below the stack pointer, where a
  * leaf function may keep live data (the x86-64 red zone), so the marker steps the stack pointer
- * over the 128-byte red zone around the site; its arguments are passed in registers only.
+ * over the 128-byte red zone around the site. Its arguments are passed in %rdi and %rsi (the
+ * first and second), which lets the agent read them straight from the registers it is handed; an
+ * FN name that is a string constant is read by the agent from the file, not on every hit.
  *
  * Define PROFILIS_USDT_DISABLE to compile every marker away. On targets other than x86-64 the
  * markers compile to nothing. The C++ scope guards need C++17 (std::uncaught_exceptions); the
@@ -80,7 +82,8 @@ PROFILIS__DEFINE_SEMAPHORE(db_end);
 #define PROFILIS__NOP5 "990: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"
 /* Its SDT note (the layout <sys/sdt.h> writes: the site's address, the .stapsdt.base address that
  * lets tools detect prelinking, the semaphore's address, then provider, name and argument specs).
- * Arguments are "8@%reg" / "-8@%reg": 64-bit values in registers. */
+ * Arguments are "8@%reg" / "-8@%reg": 64-bit values in registers, always %rdi then %rsi (the "D"
+ * and "S" constraints below), the notes the agent recognizes to probe a site by registers. */
 #define PROFILIS__NOTE(marker, argspec) \
   ".pushsection .note.stapsdt, \"?\", \"note\"\n\t"                              \
   ".balign 4\n\t"                                                                 \
