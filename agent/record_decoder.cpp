@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "agent/sql_normalize.h"
 #include "profilis_records.h"
@@ -31,8 +33,6 @@ bool RecordDecoder::decode(const void* data, std::size_t size, Event& event) con
       return decode_req(data, size, event);
     case PROFILIS_RECORD_NAMED_FN:
       return decode_named_fn(data, size, event);
-    case PROFILIS_RECORD_CONST_NAMED_FN:
-      return decode_const_named_fn(data, size, event);
     default:
       return false;
   }
@@ -83,25 +83,26 @@ std::string_view bounded(const char (&text)[N]) {
 }  // namespace
 
 bool RecordDecoder::decode_named_fn(const void* data, std::size_t size, Event& event) const {
-  if (size < sizeof(profilis_named_fn_record)) return false;
+  constexpr std::size_t kHeader = offsetof(profilis_named_fn_record, name);
+  if (size < kHeader) return false;
   profilis_named_fn_record record;
-  std::memcpy(&record, data, sizeof record);
+  std::memcpy(&record, data, kHeader);  // the name's text, when there is one, is copied below
+  std::optional<std::string> constant;  // a constant of the marker's object, sent as its address
+  if (record.name_object != 0) {
+    if (marker_strings_ == nullptr) return false;
+    constant = marker_strings_->string_at(record.name_object, record.name_addr, PROFILIS_NAME_MAX);
+    if (!constant) return false;
+  } else {
+    if (size < sizeof record) return false;
+    std::memcpy(record.name, static_cast<const char*>(data) + kHeader, sizeof record.name);
+  }
   fill_common(event, EventKind::kFn, record.start_ns, record.dur_ns, record.pid, record.tid,
               record.comm);
-  event.fn.assign(bounded(record.name));
-  event.error = record.error != 0;
-  return true;
-}
-
-bool RecordDecoder::decode_const_named_fn(const void* data, std::size_t size, Event& event) const {
-  if (size < sizeof(profilis_const_named_fn_record) || marker_strings_ == nullptr) return false;
-  profilis_const_named_fn_record record;
-  std::memcpy(&record, data, sizeof record);
-  auto name = marker_strings_->string_at(record.name_object, record.name_addr, PROFILIS_NAME_MAX);
-  if (!name) return false;
-  fill_common(event, EventKind::kFn, record.start_ns, record.dur_ns, record.pid, record.tid,
-              record.comm);
-  event.fn = std::move(*name);
+  if (constant) {
+    event.fn = std::move(*constant);
+  } else {
+    event.fn.assign(bounded(record.name));
+  }
   event.error = record.error != 0;
   return true;
 }

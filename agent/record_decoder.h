@@ -34,7 +34,6 @@ class RecordDecoder {
   bool decode_db(const void* data, std::size_t size, Event& event) const;
   bool decode_req(const void* data, std::size_t size, Event& event) const;
   bool decode_named_fn(const void* data, std::size_t size, Event& event) const;
-  bool decode_const_named_fn(const void* data, std::size_t size, Event& event) const;
   // The fields every kind has: times, ids, comm, service; the kind's own fields reset.
   void fill_common(Event& event, EventKind kind, std::uint64_t start_ns, std::uint64_t dur_ns,
                    std::uint32_t pid, std::uint32_t tid, const char (&comm)[16]) const;

@@ -40,8 +40,7 @@ enum profilis_record_kind {
 	PROFILIS_RECORD_FN = 1,
 	PROFILIS_RECORD_DB = 2,
 	PROFILIS_RECORD_REQ = 3,      /* from the REQ markers */
-	PROFILIS_RECORD_NAMED_FN = 4, /* from the FN markers: the name travels with the record */
-	PROFILIS_RECORD_CONST_NAMED_FN = 5, /* from the FN markers: the name's address travels */
+	PROFILIS_RECORD_NAMED_FN = 4, /* from the FN markers: the name, or its address, travels */
 };
 
 enum profilis_db_vendor {
@@ -130,6 +129,10 @@ struct profilis_req_record {
 	char route[PROFILIS_ROUTE_MAX];
 };
 
+/* The name travels in `name`, or — when it is a constant of the marker's object — as its address:
+ * name_addr then lies in the read-only memory the agent registered as marker object `name_object`
+ * (the attach cookie), whose bytes are the file's, so the agent reads the name from the file, and
+ * the record ends where `name` would begin. */
 struct profilis_named_fn_record {
 	__u32 kind; /* PROFILIS_RECORD_NAMED_FN */
 	__u32 pid;
@@ -137,24 +140,11 @@ struct profilis_named_fn_record {
 	__u32 error;
 	__u64 start_ns; /* CLOCK_MONOTONIC */
 	__u64 dur_ns;
-	char comm[PROFILIS_COMM_LEN];
-	char name[PROFILIS_NAME_MAX]; /* NUL-terminated (empty when unreadable) */
-};
-
-/* An FN marker whose name is a constant of the marker's object: name_addr lies in the read-only
- * memory the agent registered as marker object `name_object` (the attach cookie), whose bytes are
- * the file's, so the agent reads the name from the file. */
-struct profilis_const_named_fn_record {
-	__u32 kind; /* PROFILIS_RECORD_CONST_NAMED_FN */
-	__u32 pid;
-	__u32 tid;
-	__u32 error;
-	__u64 start_ns; /* CLOCK_MONOTONIC */
-	__u64 dur_ns;
-	__u64 name_addr;
-	__u32 name_object;
+	__u64 name_addr;   /* when name_object is not 0 */
+	__u32 name_object; /* 0: the name is in `name` */
 	__u32 _pad;
 	char comm[PROFILIS_COMM_LEN];
+	char name[PROFILIS_NAME_MAX]; /* NUL-terminated (empty when unreadable) */
 };
 
 /* A marker object's read-only memory, [start, end), in its process. */

@@ -179,6 +179,23 @@ static __always_inline __u32 const_name_object(__u64 object, void *name)
 	return range && addr >= range->start && addr < range->end ? (__u32)object : 0;
 }
 
+/* All of an FN marker's record but the name's text. */
+static __always_inline void fill_named_fn(struct profilis_named_fn_record *r, __u32 tid,
+					  __u64 start, __u64 now, long error, void *name,
+					  __u32 name_object)
+{
+	r->kind = PROFILIS_RECORD_NAMED_FN;
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->tid = tid;
+	r->error = error != 0;
+	r->start_ns = start;
+	r->dur_ns = now - start;
+	r->name_addr = (__u64)name;
+	r->name_object = name_object;
+	r->_pad = 0;
+	current_comm(r->comm);
+}
+
 static __always_inline int on_fn_end(void *name, long error, __u64 object)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -189,41 +206,25 @@ static __always_inline int on_fn_end(void *name, long error, __u64 object)
 	if (!start || now - start < min_duration_ns)
 		return 0;
 	__u32 name_object = const_name_object(object, name);
+	struct profilis_named_fn_record *r;
 	if (name_object) {
-		struct profilis_const_named_fn_record *r =
-		    bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-		if (!r) {
-			count_drop(PROFILIS_DROP_RINGBUF_FULL);
-			return 0;
+		/* The name travels as its address: the record ends where `name` would begin. */
+		r = bpf_ringbuf_reserve(
+		    &events, __builtin_offsetof(struct profilis_named_fn_record, name), 0);
+		if (r)
+			fill_named_fn(r, tid, start, now, error, name, name_object);
+	} else {
+		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		if (r) {
+			fill_named_fn(r, tid, start, now, error, name, 0);
+			if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0)
+				r->name[0] = 0;
 		}
-		r->kind = PROFILIS_RECORD_CONST_NAMED_FN;
-		r->pid = bpf_get_current_pid_tgid() >> 32;
-		r->tid = tid;
-		r->error = error != 0;
-		r->start_ns = start;
-		r->dur_ns = now - start;
-		r->name_addr = (__u64)name;
-		r->name_object = name_object;
-		r->_pad = 0;
-		current_comm(r->comm);
+	}
+	if (r)
 		submit_record(r);
-		return 0;
-	}
-	struct profilis_named_fn_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
+	else
 		count_drop(PROFILIS_DROP_RINGBUF_FULL);
-		return 0;
-	}
-	r->kind = PROFILIS_RECORD_NAMED_FN;
-	r->pid = bpf_get_current_pid_tgid() >> 32;
-	r->tid = tid;
-	r->error = error != 0;
-	r->start_ns = start;
-	r->dur_ns = now - start;
-	current_comm(r->comm);
-	if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0)
-		r->name[0] = 0;
-	submit_record(r);
 	return 0;
 }
 

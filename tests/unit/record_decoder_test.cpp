@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -83,22 +84,27 @@ TEST(RecordDecoder, shouldReadAConstantMarkerNameFromItsObjectFile) {
   const auto id = strings.add(path, {{.start = 0x5000, .end = 0x6000, .file_offset = 0}});
   std::filesystem::remove(path);  // the open file stays readable
   const RecordDecoder with_strings({}, {}, kOffset, SqlTextMode::kRedacted, &strings);
-  profilis_const_named_fn_record r;
-  fill_header(r, PROFILIS_RECORD_CONST_NAMED_FN);
+  profilis_named_fn_record r;
+  fill_header(r, PROFILIS_RECORD_NAMED_FN);
   r.name_object = id;
   r.name_addr = 0x5004;
   r.error = 1;
+  // The kernel sends such a record without the name's text.
+  const std::size_t size = offsetof(profilis_named_fn_record, name);
   Event e;
-  ASSERT_TRUE(with_strings.decode(&r, sizeof r, e));
+  ASSERT_TRUE(with_strings.decode(&r, size, e));
   EXPECT_EQ(e.kind, EventKind::kFn);
   EXPECT_EQ(e.fn, "render_page");
   EXPECT_TRUE(e.error);
   EXPECT_EQ(e.comm, "api");
   // An object the agent never registered, or no strings at all: undecodable, so counted.
   r.name_object = id + 1;
-  EXPECT_FALSE(with_strings.decode(&r, sizeof r, e));
+  EXPECT_FALSE(with_strings.decode(&r, size, e));
   r.name_object = id;
-  EXPECT_FALSE(decoder().decode(&r, sizeof r, e));
+  EXPECT_FALSE(decoder().decode(&r, size, e));
+  // A name carried in the record needs the whole record.
+  r.name_object = 0;
+  EXPECT_FALSE(with_strings.decode(&r, size, e));
 }
 
 TEST(RecordDecoder, shouldNameADbMarkerRecordByTheVendorTheProgramGave) {
