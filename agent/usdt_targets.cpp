@@ -83,22 +83,20 @@ std::vector<MarkerProbe> marker_probes(const std::vector<UsdtNote>& notes) {
   std::vector<MarkerProbe> markers;
   for (const auto& note : notes) {
     if (note.provider != "profilis") continue;
+    const std::uint64_t semaphore = note.semaphore_offset.value_or(0);
     auto marker = std::find_if(markers.begin(), markers.end(),
                                [&](const MarkerProbe& m) { return m.name == note.name; });
-    const bool first = marker == markers.end();
-    if (first) {
+    if (marker == markers.end()) {
       marker = markers.insert(markers.end(), MarkerProbe{.name = note.name,
                                                          .site_offsets = {},
-                                                         .semaphore_offset = 0,
+                                                         .semaphore_offset = semaphore,
                                                          .register_arguments = true});
     }
     const bool located =
         note.site_offset && (note.semaphore == 0 || note.semaphore_offset.has_value());
-    const std::uint64_t semaphore = note.semaphore_offset.value_or(0);
-    if (!located || !in_registers(note) || (!first && semaphore != marker->semaphore_offset)) {
+    if (!located || !in_registers(note) || semaphore != marker->semaphore_offset) {
       marker->register_arguments = false;
     }
-    if (first) marker->semaphore_offset = semaphore;
     if (note.site_offset) marker->site_offsets.push_back(*note.site_offset);
   }
   return markers;
