@@ -1,10 +1,13 @@
 #include "agent/agent.h"
 
 #include <bpf/libbpf.h>
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <map>
@@ -238,26 +241,81 @@ std::unordered_map<pid_t, std::string> service_labels(const Options& options, co
   return services;
 }
 
-void report_summary(const RingReader& reader, const Collector& collector, const DropCounts& drops) {
+void report_summary(const RingReader& reader, const Collector& collector,
+                    const KernelCounters& counts) {
+  const std::uint64_t produced = counts[PROFILIS_COUNT_PRODUCED];
+  const std::uint64_t upstream = counts[PROFILIS_DROP_RINGBUF_FULL] + reader.malformed();
+  std::string delivered, dropped, inexact;
+  for (std::size_t i = 0; i < collector.sink_count(); ++i) {
+    const std::string name(collector.sink_name(i));
+    const auto got = collector.delivered(i), lost = collector.dropped(i);
+    delivered += (i ? ", " : "") + std::to_string(got) + " to " + name;
+    dropped += ", " + std::to_string(lost) + " by " + name;
+    if (got + lost + upstream != produced) inexact += " " + name;
+  }
   std::fprintf(stderr,
-               "profilis-agent: %llu events delivered; dropped: %llu in the kernel (ring buffer "
-               "full), %llu in the collector (queue full), %llu undecodable records\n",
-               static_cast<unsigned long long>(collector.delivered()),
-               static_cast<unsigned long long>(drops[PROFILIS_DROP_RINGBUF_FULL]),
-               static_cast<unsigned long long>(collector.dropped()),
-               static_cast<unsigned long long>(reader.malformed()));
-  const auto unmeasured = drops[PROFILIS_DROP_TOO_DEEP] + drops[PROFILIS_DROP_NO_STACK] +
-                          drops[PROFILIS_DROP_UNMATCHED];
-  if (unmeasured + drops[PROFILIS_DROP_ABANDONED] > 0) {
+               "profilis-agent: %llu events produced; delivered: %s; dropped: %llu in the kernel "
+               "(ring buffer full), %llu undecodable%s\n",
+               static_cast<unsigned long long>(produced), delivered.c_str(),
+               static_cast<unsigned long long>(counts[PROFILIS_DROP_RINGBUF_FULL]),
+               static_cast<unsigned long long>(reader.malformed()), dropped.c_str());
+  if (!inexact.empty()) {
+    std::fprintf(stderr,
+                 "profilis-agent: warning: produced != delivered + dropped for:%s (records still "
+                 "in flight when the agent stopped)\n",
+                 inexact.c_str());
+  }
+  const auto unmeasured = counts[PROFILIS_DROP_TOO_DEEP] + counts[PROFILIS_DROP_NO_STACK] +
+                          counts[PROFILIS_DROP_UNMATCHED];
+  if (unmeasured + counts[PROFILIS_DROP_ABANDONED] > 0) {
     std::fprintf(stderr,
                  "profilis-agent: calls not measured: %llu nested too deep (per thread: %d calls, "
                  "%d FN / %d REQ / %d DB markers), %llu without a "
                  "stack slot, %llu returns without an entry, %llu left by longjmp/unwind\n",
-                 static_cast<unsigned long long>(drops[PROFILIS_DROP_TOO_DEEP]), PROFILIS_MAX_DEPTH,
-                 PROFILIS_MAX_DEPTH, PROFILIS_MAX_REQ_DEPTH, PROFILIS_MAX_DB_DEPTH,
-                 static_cast<unsigned long long>(drops[PROFILIS_DROP_NO_STACK]),
-                 static_cast<unsigned long long>(drops[PROFILIS_DROP_UNMATCHED]),
-                 static_cast<unsigned long long>(drops[PROFILIS_DROP_ABANDONED]));
+                 static_cast<unsigned long long>(counts[PROFILIS_DROP_TOO_DEEP]),
+                 PROFILIS_MAX_DEPTH, PROFILIS_MAX_DEPTH, PROFILIS_MAX_REQ_DEPTH,
+                 PROFILIS_MAX_DB_DEPTH,
+                 static_cast<unsigned long long>(counts[PROFILIS_DROP_NO_STACK]),
+                 static_cast<unsigned long long>(counts[PROFILIS_DROP_UNMATCHED]),
+                 static_cast<unsigned long long>(counts[PROFILIS_DROP_ABANDONED]));
+  }
+}
+
+// Waits up to `timeout` for the collector's room signal, and clears it.
+void wait_for_room(int room_fd, std::chrono::milliseconds timeout) {
+  pollfd fd{.fd = room_fd, .events = POLLIN, .revents = 0};
+  if (::poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
+    std::uint64_t count = 0;
+    [[maybe_unused]] ssize_t n = ::read(room_fd, &count, sizeof count);
+  }
+}
+
+// After the stop: takes every record left in the ring buffer, waiting for the sinks where they are
+// behind, until each record the probes produced is accounted for (taken, or dropped in the
+// kernel). Gives up only when nothing moves for longer than a stuck sink is waited for.
+void drain_to_the_end(RingReader& reader, const BpfPrograms& program, const Collector& collector,
+                      std::chrono::milliseconds sink_timeout) {
+  using Clock = std::chrono::steady_clock;
+  const auto patience = sink_timeout + std::chrono::seconds(1);
+  std::uint64_t seen = reader.records();
+  auto moved = Clock::now();
+  for (;;) {
+    const bool took_all = reader.drain();
+    const auto counts = program.counters();
+    if (took_all &&
+        reader.records() + counts[PROFILIS_DROP_RINGBUF_FULL] >= counts[PROFILIS_COUNT_PRODUCED]) {
+      return;
+    }
+    const auto now = Clock::now();
+    if (reader.records() != seen) {
+      seen = reader.records();
+      moved = now;
+    } else if (now - moved > patience) {
+      std::fprintf(stderr, "profilis-agent: gave up waiting for the last records (%s)\n",
+                   took_all ? "reserved but never submitted" : "the sinks take nothing");
+      return;
+    }
+    wait_for_room(collector.room_fd(), std::chrono::milliseconds(took_all ? 1 : 50));
   }
 }
 
@@ -267,7 +325,7 @@ void wait_until_stopped(EventLoop& loop, RingReader& reader, BpfPrograms& progra
   for (;;) {
     switch (loop.wait()) {
       case EventLoop::Wake::kRecords:
-        reader.drain();
+        loop.pause_records(!reader.drain());
         break;
       case EventLoop::Wake::kStop:
       case EventLoop::Wake::kDeadline:
@@ -288,10 +346,14 @@ void wait_until_stopped(EventLoop& loop, RingReader& reader, BpfPrograms& progra
 
 void run_agent(const Options& options) {
   libbpf_set_print(options.verbose ? libbpf_print_all : libbpf_print_warnings);
+  // A console whose reader went away fails its writes (EPIPE, counted as its drops) instead of
+  // killing the agent and with it the other sinks' output.
+  ::signal(SIGPIPE, SIG_IGN);
   check_privileges_and_kernel();
   const Plan plan = plan_probes(options);
 
   auto program = BpfPrograms::load(LoadOptions{.min_duration_ns = options.min_duration_ns,
+                                               .ring_buffer_bytes = options.ring_buffer_bytes,
                                                .sql_max_bytes = options.sql_max_bytes});
   for (const auto& process : plan.processes) program.add_target_pid(process.pid);
   std::vector<std::string> fn_names;
@@ -299,21 +361,23 @@ void run_agent(const Options& options) {
   attach_all(program, plan, options.verbose, fn_names, marker_strings);
 
   Outputs outputs = make_outputs(options);
-  Collector collector(
-      CollectorOptions{options.queue_size, options.batch_max, options.flush_interval},
-      std::move(outputs.sinks));
+  Collector collector(CollectorOptions{.queue_size = options.queue_size,
+                                       .batch_max = options.batch_max,
+                                       .flush_interval = options.flush_interval,
+                                       .sink_timeout = options.sink_timeout},
+                      std::move(outputs.sinks));
   const RecordDecoder decoder(std::move(fn_names), service_labels(options, plan),
                               monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings);
   RingReader reader(program.ring_buffer_fd(), decoder, collector);
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);
-  EventLoop loop(reader.epoll_fd(), pids, options.duration);
+  EventLoop loop(reader.epoll_fd(), collector.room_fd(), pids, options.duration);
   // Threads start only now, after EventLoop blocked the stop signals: they inherit that mask.
   collector.start();
   std::atomic<bool> attached{true};
   std::unique_ptr<MetricsServer> server;  // declared last: its threads read everything above
   if (outputs.registry) {
-    register_health_metrics(*outputs.registry, program, collector, reader, outputs.jsonl);
+    register_health_metrics(*outputs.registry, program, collector, reader);
     server = serve_metrics(options, *outputs.registry, attached);
   }
   std::fprintf(stderr,
@@ -326,9 +390,10 @@ void run_agent(const Options& options) {
   wait_until_stopped(loop, reader, program);
   program.stop_tracing(pids);
   attached = false;
-  reader.drain();  // records submitted before the stop are still in the ring
+  drain_to_the_end(reader, program, collector, options.sink_timeout);
+  const auto counts = program.counters();
   collector.stop();
-  report_summary(reader, collector, program.drops());
+  report_summary(reader, collector, counts);
   // Detaching is slow (the kernel unregisters uprobes one grace period at a time): done last, after
   // every output is complete.
   server.reset();

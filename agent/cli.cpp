@@ -1,6 +1,9 @@
 #include "agent/cli.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -26,6 +29,7 @@ constexpr const char* kDescription =
 
 struct RawOptions {  // options parsed further after CLI11 is done
   std::string min_duration, duration, console, db = "auto", sql_text = "redacted";
+  std::string ring_buffer_size = "16M";
 };
 
 void add_options(CLI::App& app, Options& o, RawOptions& raw) {
@@ -73,11 +77,17 @@ void add_options(CLI::App& app, Options& o, RawOptions& raw) {
   app.add_option("--service", o.service, "service label (default: the target's comm)");
   app.add_option("--instance", o.instance, "instance label (default: the host name)");
   app.add_option("--worker", o.worker, "worker label (default: the traced process's pid)");
+  app.add_option("--ring-buffer-size", raw.ring_buffer_size,
+                 "kernel ring buffer between the probes and the agent: bytes or 4K/16M/1G, a "
+                 "power of two, at least one page, at most 1G. Records wait there while the sinks "
+                 "are behind; only when it is full are events dropped (counted, stage kernel)")
+      ->capture_default_str();
   app.add_option("--queue-size", o.queue_size,
-                 "collector queue size; when full the oldest event is dropped and counted")
+                 "events each sink's queue holds; when a queue is full the agent leaves records "
+                 "in the ring buffer until the sink catches up (nothing is dropped here)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
-  app.add_option("--batch-max", o.batch_max, "largest batch handed to the sinks")
+  app.add_option("--batch-max", o.batch_max, "largest batch handed to a sink at once")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   app.add_option("--duration", raw.duration, "stop after this many seconds (fractions allowed)");
@@ -126,6 +136,38 @@ std::uint64_t parse_duration_ns(std::string_view text) {
   return static_cast<std::uint64_t>(std::llround(value * scale));
 }
 
+std::uint32_t parse_ring_buffer_size(std::string_view text) {
+  const auto fail = [&](const std::string& why) {
+    return UsageError("--ring-buffer-size: '" + std::string(text) + "': " + why);
+  };
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [unit_start, ec] = std::from_chars(text.data(), end, value);
+  if (ec == std::errc::result_out_of_range) throw fail("too large (at most 1G)");
+  if (ec != std::errc() || unit_start == text.data()) {
+    throw fail("expected bytes or a number with K, M or G (16M)");
+  }
+  std::string unit(unit_start, end);
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  unsigned shift = 0;
+  if (!unit.empty() && unit != "B") {
+    const char prefix = unit[0];
+    shift = prefix == 'K' ? 10 : prefix == 'M' ? 20 : prefix == 'G' ? 30 : 0;
+    const std::string rest = unit.substr(1);
+    if (shift == 0 || !(rest.empty() || rest == "B" || rest == "IB")) {
+      throw fail("unknown unit '" + std::string(unit_start, end) + "' (use K, M or G)");
+    }
+  }
+  constexpr std::uint64_t kMax = 1ull << 30;
+  if (value > (kMax >> shift)) throw fail("too large (at most 1G)");
+  value <<= shift;
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (value < page || (value & (value - 1)) != 0) {
+    throw fail("must be a power of two and at least one page (" + std::to_string(page) + " bytes)");
+  }
+  return static_cast<std::uint32_t>(value);
+}
+
 CliResult parse_cli(int argc, const char* const* argv) {
   CliResult result;
   Options& o = result.options;
@@ -133,11 +175,18 @@ CliResult parse_cli(int argc, const char* const* argv) {
   app.set_version_flag("--version", std::string("profilis-agent ") + PROFILIS_VERSION);
   RawOptions raw;
   std::chrono::milliseconds::rep flush_ms = o.flush_interval.count();
+  std::chrono::milliseconds::rep sink_timeout_ms = o.sink_timeout.count();
   add_options(app, o, raw);
   app.add_option("--flush-interval", flush_ms,
                  "longest wait before queued events reach the sinks, ms")
       ->capture_default_str()
       ->check(CLI::Range(1, 3'600'000));
+  app.add_option("--sink-timeout", sink_timeout_ms,
+                 "a sink whose queue stays full this long, ms, without it taking an event (a "
+                 "console nobody reads) is left behind: its copies are dropped and counted "
+                 "(stage = the sink) until it takes events again, and the other sinks go on")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3'600'000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
@@ -160,6 +209,8 @@ CliResult parse_cli(int argc, const char* const* argv) {
   }
   if (!raw.duration.empty()) o.duration = parse_seconds(raw.duration);
   o.flush_interval = std::chrono::milliseconds(flush_ms);
+  o.sink_timeout = std::chrono::milliseconds(sink_timeout_ms);
+  o.ring_buffer_bytes = parse_ring_buffer_size(raw.ring_buffer_size);
   return result;
 }
 

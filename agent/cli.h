@@ -32,9 +32,11 @@ struct Options {
   std::string instance;                           // empty: the host name
   std::string worker;                             // empty: each event's pid
   std::string service;                            // empty: each target's comm
-  std::size_t queue_size = 2048;
+  std::uint32_t ring_buffer_bytes = 16u << 20;
+  std::size_t queue_size = 8192;  // per sink
   std::size_t batch_max = 256;
   std::chrono::milliseconds flush_interval{500};
+  std::chrono::milliseconds sink_timeout{1000};
   std::optional<std::chrono::milliseconds> duration;
   bool verbose = false;
 };
@@ -50,5 +52,10 @@ CliResult parse_cli(int argc, const char* const* argv);
 
 // "250us", "1ms", "1.5s", "500ns", "2m" → nanoseconds. Throws UsageError for anything else.
 std::uint64_t parse_duration_ns(std::string_view text);
+
+// A ring buffer size: bytes, or a number with K, M or G (powers of 1024; "KiB", "MB" and lower
+// case too). It must be a power of two, a multiple of the page size and at most 1 GiB. Throws
+// UsageError naming the option otherwise.
+std::uint32_t parse_ring_buffer_size(std::string_view text);
 
 }  // namespace profilis

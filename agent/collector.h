@@ -1,75 +1,68 @@
-// Between the ring-buffer reader and the sinks: a bounded queue drained by one sink thread in
-// batches (see BatchSchedule). Pushing never blocks the reader for long; when the queue is full the
-// oldest event is dropped and counted, so the newest data survives a slow sink. Each sink is
-// isolated: one that throws is counted and retried with the next batch, the others go on.
+// Between the ring-buffer reader and the sinks. Every sink has its own bounded queue and thread
+// (SinkWorker). The reader offers each event to all of them at once; while a sink that keeps up
+// has a full queue the offer is refused, and the reader leaves the following records in the
+// kernel's ring buffer (backpressure) until room_fd() says a queue made room. Nothing is dropped
+// here while the sinks make progress. A sink that takes nothing for sink_timeout while its queue
+// is full is left behind: its copies are dropped and counted for it alone, and the others go on.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <mutex>
-#include <span>
 #include <string_view>
-#include <thread>
 #include <vector>
 
+#include "agent/sink_worker.h"
 #include "exporters/event.h"
 #include "exporters/sink.h"
 
 namespace profilis {
 
-struct CollectorOptions {
-  std::size_t queue_size = 2048;
-  std::size_t batch_max = 256;
-  std::chrono::milliseconds flush_interval{500};
-};
-
 class Collector {
  public:
-  Collector(CollectorOptions options, std::vector<std::unique_ptr<Sink>> sinks);
+  using Clock = SinkWorker::Clock;
+
+  // `now` is read only when a queue is full (tests pass a controllable clock).
+  Collector(CollectorOptions options, std::vector<std::unique_ptr<Sink>> sinks,
+            std::function<Clock::time_point()> now = Clock::now);
   ~Collector();
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
 
   void start();
-  // Takes the event's contents and leaves in `event` a recycled one, to be overwritten by the
-  // caller: the reader refills one Event again and again without allocating.
-  void push(Event& event);
-  void push(Event&& event);
-  // Delivers everything still queued to every sink, finalizes the sinks and joins the thread.
+  // Hands the event to every sink's queue — taking its contents and leaving in `event` a recycled
+  // one to overwrite — or to none: false when a sink that keeps up has a full queue. The caller
+  // then keeps the event and offers it again once room_fd() is readable, or a little later (a
+  // sink stuck past sink_timeout is left behind at a later offer).
+  bool offer(Event& event);
+  // An eventfd, readable once a queue that refused an offer has room; read it to clear.
+  int room_fd() const;
+  // Delivers everything queued, finalizes the sinks and ends their threads. A sink that makes no
+  // progress for sink_timeout meanwhile (stuck in a write) is given up on: what it still held is
+  // counted as its drops, and its thread is left blocked where it is.
   void stop();
 
-  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
-  std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
+  // Events taken by offer() (each one given to every sink, or counted as that sink's drop).
+  std::uint64_t accepted() const { return accepted_.load(std::memory_order_relaxed); }
+  std::size_t sink_count() const { return workers_.size(); }
+  std::string_view sink_name(std::size_t index) const { return workers_[index]->name(); }
+  // Per sink (in the order given): events it got, events it alone lost, failed calls.
+  std::uint64_t delivered(std::size_t index) const { return workers_[index]->delivered(); }
+  std::uint64_t dropped(std::size_t index) const { return workers_[index]->dropped(); }
+  std::uint64_t sink_errors(std::size_t index) const { return workers_[index]->errors(); }
+  // The deepest sink queue.
   std::size_t depth() const;
-  // Failed write/finalize calls of the sink at `index` (in the order given to the constructor).
-  std::uint64_t sink_errors(std::size_t index) const;
-  std::size_t sink_count() const { return sinks_.size(); }
-  std::string_view sink_name(std::size_t index) const;
 
  private:
-  void run();
-  void deliver(std::span<const Event> batch);
-  void tick_sinks();
-  void finalize_sinks();
-  void count_sink_error(std::size_t index, const char* what, const std::exception& e);
+  struct RoomSignal;
 
-  CollectorOptions options_;
-  std::vector<std::unique_ptr<Sink>> sinks_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> sink_errors_;
-
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<Event> ring_;  // queue_size slots; the queue is count_ of them from head_
-  std::size_t head_ = 0;
-  std::size_t count_ = 0;
-  bool stopping_ = false;
-  std::thread thread_;
-
-  std::atomic<std::uint64_t> dropped_{0};
-  std::atomic<std::uint64_t> delivered_{0};
+  std::vector<std::shared_ptr<SinkWorker>> workers_;
+  std::function<Clock::time_point()> now_;
+  std::shared_ptr<RoomSignal> room_;
+  bool stopped_ = false;
+  std::atomic<std::uint64_t> accepted_{0};
 };
 
 }  // namespace profilis

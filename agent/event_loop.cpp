@@ -16,18 +16,19 @@ namespace profilis {
 namespace {
 
 // epoll tags: small numbers for the fixed fds, kPidBase + index for each target's pidfd.
-constexpr std::uint64_t kRing = 1, kSignal = 2, kTimer = 3, kPidBase = 100;
+constexpr std::uint64_t kRing = 1, kSignal = 2, kTimer = 3, kRoom = 4, kPidBase = 100;
 
 int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 }  // namespace
 
-EventLoop::EventLoop(int ring_epoll_fd, const std::vector<pid_t>& pids,
+EventLoop::EventLoop(int ring_epoll_fd, int room_fd, const std::vector<pid_t>& pids,
                      std::optional<std::chrono::milliseconds> duration)
-    : ring_epoll_fd_(ring_epoll_fd) {
+    : ring_epoll_fd_(ring_epoll_fd), room_fd_(room_fd) {
   epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) throw RuntimeError(errno_message("epoll_create1", errno));
   watch(ring_epoll_fd, kRing);
+  watch(room_fd, kRoom);
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -77,6 +78,17 @@ void EventLoop::watch(int fd, std::uint64_t tag) {
   }
 }
 
+void EventLoop::pause_records(bool paused) {
+  if (paused == paused_) return;
+  epoll_event ev{};
+  ev.events = paused ? 0u : static_cast<std::uint32_t>(EPOLLIN);
+  ev.data.u64 = kRing;
+  if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, ring_epoll_fd_, &ev) != 0) {
+    throw RuntimeError(errno_message("epoll_ctl", errno));
+  }
+  paused_ = paused;
+}
+
 EventLoop::Wake EventLoop::wait() {
   if (live_ == 0) return Wake::kTargetExited;
   epoll_event ev{};
@@ -92,6 +104,11 @@ EventLoop::Wake EventLoop::wait() {
   switch (ev.data.u64) {
     case kRing:
       return Wake::kRecords;
+    case kRoom: {
+      std::uint64_t count = 0;
+      [[maybe_unused]] ssize_t n = ::read(room_fd_, &count, sizeof count);  // clears it
+      return Wake::kRecords;
+    }
     case kSignal:
       return Wake::kStop;
     case kTimer:

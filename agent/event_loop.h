@@ -1,6 +1,6 @@
-// The agent's one wait: the ring buffer, stop signals, target exits and the --duration timer, all
-// as file descriptors in one epoll set. The ring buffer is also drained every 50 ms, because the
-// BPF programs submit without a wakeup until a backlog builds up.
+// The agent's one wait: the ring buffer, the collector's room signal, stop signals, target exits
+// and the --duration timer, all as file descriptors in one epoll set. The ring buffer is also
+// drained every 50 ms, because the BPF programs submit without a wakeup until a backlog builds up.
 #pragma once
 
 #include <sys/types.h>
@@ -17,14 +17,18 @@ class EventLoop {
 
   // Blocks SIGINT and SIGTERM for the calling thread and the threads it starts later, and receives
   // them through a signalfd instead: no signal handler, no global flag.
-  EventLoop(int ring_epoll_fd, const std::vector<pid_t>& pids,
+  // `room_fd`: an eventfd that says the collector has room again after refusing an event.
+  EventLoop(int ring_epoll_fd, int room_fd, const std::vector<pid_t>& pids,
             std::optional<std::chrono::milliseconds> duration);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  // kRecords also when the drain interval passed.
+  // kRecords also when the drain interval passed, or the collector has room.
   Wake wait();
+  // While the collector refuses events, the ring buffer's readiness is not watched (it would stay
+  // readable): the reader drains again on the room signal or the drain interval.
+  void pause_records(bool paused);
   // The target whose exit the last kOneTargetExited or kTargetExited reported.
   pid_t exited() const { return exited_; }
 
@@ -35,6 +39,8 @@ class EventLoop {
   int signal_fd_ = -1;
   int timer_fd_ = -1;
   int ring_epoll_fd_ = -1;
+  int room_fd_ = -1;
+  bool paused_ = false;
   std::vector<int> pid_fds_;
   std::vector<pid_t> watched_pids_;  // same order as pid_fds_
   pid_t exited_ = 0;

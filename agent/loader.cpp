@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -56,12 +57,18 @@ template <typename Skeleton>
 void share_maps(const fn_latency_bpf& from, Skeleton& to) {
   const std::pair<bpf_map*, bpf_map*> shared[] = {{from.maps.events, to.maps.events},
                                                   {from.maps.target_pids, to.maps.target_pids},
-                                                  {from.maps.drops, to.maps.drops}};
+                                                  {from.maps.counters, to.maps.counters}};
   for (const auto& [source, target] : shared) {
     if (int err = bpf_map__reuse_fd(target, bpf_map__fd(source))) {
       throw_libbpf(std::string("cannot share map ") + bpf_map__name(source), -err);
     }
   }
+}
+
+// A quarter of the ring, at most 256 KiB: the reader is woken early enough to drain a burst
+// before it fills the ring, and rarely enough that wakeups stay a small part of a probe's cost.
+std::uint64_t wakeup_bytes(std::uint32_t ring_buffer_bytes) {
+  return std::min<std::uint64_t>(ring_buffer_bytes / 4, 256u << 10);
 }
 
 }  // namespace
@@ -70,8 +77,11 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn(fn_latency_bpf::open());
   if (!fn) throw_libbpf("cannot open the function-latency BPF object", errno);
   fn->rodata->min_duration_ns = options.min_duration_ns;
+  fn->rodata->wakeup_bytes = wakeup_bytes(options.ring_buffer_bytes);
   if (int err = bpf_map__set_max_entries(fn->maps.events, options.ring_buffer_bytes)) {
-    throw_libbpf("cannot size the ring buffer", -err);
+    throw_libbpf(
+        "cannot size the ring buffer (" + std::to_string(options.ring_buffer_bytes) + " bytes)",
+        -err);
   }
   if (int err = fn_latency_bpf::load(fn.get())) {
     throw_libbpf("cannot load the function-latency BPF programs into the kernel", -err);
@@ -79,6 +89,7 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   std::unique_ptr<db_latency_bpf, SkeletonDeleter> db(db_latency_bpf::open());
   if (!db) throw_libbpf("cannot open the database-latency BPF object", errno);
   db->rodata->sql_max = options.sql_max_bytes;
+  db->rodata->wakeup_bytes = fn->rodata->wakeup_bytes;
   share_maps(*fn, *db);
   if (int err = db_latency_bpf::load(db.get())) {
     throw_libbpf("cannot load the database-latency BPF programs into the kernel", -err);
@@ -87,6 +98,7 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   if (!usdt) throw_libbpf("cannot open the USDT BPF object", errno);
   usdt->rodata->min_duration_ns = options.min_duration_ns;
   usdt->rodata->sql_max = options.sql_max_bytes;
+  usdt->rodata->wakeup_bytes = fn->rodata->wakeup_bytes;
   share_maps(*fn, *usdt);
   if (int err = usdt_probes_bpf::load(usdt.get())) {
     throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
@@ -258,13 +270,13 @@ void BpfPrograms::detach_all() { links_.clear(); }
 
 int BpfPrograms::ring_buffer_fd() const { return bpf_map__fd(fn_->maps.events); }
 
-DropCounts BpfPrograms::drops() const {
-  DropCounts total{};
+KernelCounters BpfPrograms::counters() const {
+  KernelCounters total{};
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return total;
   std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
-  for (__u32 reason = 0; reason < PROFILIS_DROP__COUNT; ++reason) {
-    if (bpf_map__lookup_elem(fn_->maps.drops, &reason, sizeof reason, per_cpu.data(),
+  for (__u32 reason = 0; reason < PROFILIS_COUNTER__COUNT; ++reason) {
+    if (bpf_map__lookup_elem(fn_->maps.counters, &reason, sizeof reason, per_cpu.data(),
                              per_cpu.size() * sizeof(std::uint64_t), 0) != 0) {
       continue;
     }

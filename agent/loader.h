@@ -28,7 +28,7 @@ struct LoadOptions {
   std::uint32_t sql_max_bytes = 256;           // SQL text read per query, at most PROFILIS_SQL_MAX
 };
 
-using DropCounts = std::array<std::uint64_t, PROFILIS_DROP__COUNT>;
+using KernelCounters = std::array<std::uint64_t, PROFILIS_COUNTER__COUNT>;
 
 class BpfPrograms {
  public:
@@ -76,8 +76,8 @@ class BpfPrograms {
 
   int ring_buffer_fd() const;
   std::size_t link_count() const { return links_.size(); }
-  // Per reason, summed over CPUs; cumulative since load.
-  DropCounts drops() const;
+  // Drops per reason and records produced, summed over CPUs; cumulative since load.
+  KernelCounters counters() const;
 
  private:
   struct SkeletonDeleter {

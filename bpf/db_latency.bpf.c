@@ -123,11 +123,10 @@ static __always_inline void set_key(struct handle_key *key, __u32 pid, __u64 han
 
 static __noinline void emit(struct scratch *s, const struct pending *p, __u32 error)
 {
-	struct profilis_db_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+	struct profilis_db_record *r = reserve_record(sizeof(*r));
+	if (!r)
 		return;
-	}
+
 	r->kind = PROFILIS_RECORD_DB;
 	r->pid = s->pid;
 	r->tid = s->tid;
@@ -138,7 +137,7 @@ static __noinline void emit(struct scratch *s, const struct pending *p, __u32 er
 	r->rows = p->rows;
 	current_comm(r->comm);
 	put_sql(r, &p->sql);
-	submit_record(r);
+	submit_record(r, sizeof(*r));
 }
 
 /* A synchronous call's event: its text is in s->pending.sql. */
@@ -180,7 +179,7 @@ int BPF_KPROBE(db_entry)
 	struct db_thread fresh = {};
 	struct db_thread *t = lookup_or_create(&db_threads, tid, &fresh);
 	if (!t) {
-		count_drop(PROFILIS_DROP_NO_STACK);
+		increment_counter(PROFILIS_DROP_NO_STACK);
 		return 0;
 	}
 	if (t->depth++ > 0)
@@ -446,13 +445,13 @@ int BPF_KRETPROBE(db_return)
 		return 0;
 	struct db_thread *t = bpf_map_lookup_elem(&db_threads, &tid);
 	if (!t || t->depth == 0) { /* its entry came before the agent attached */
-		count_drop(PROFILIS_DROP_UNMATCHED);
+		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
 	if (--t->depth > 0)
 		return 0;
 	if (t->api != (__u32)bpf_get_attach_cookie(ctx)) {
-		count_drop(PROFILIS_DROP_UNMATCHED);
+		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
 	struct scratch *s = get_scratch();
@@ -506,7 +505,8 @@ int BPF_USDT(pg_query_done, void *query)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	__u64 *start = bpf_map_lookup_elem(&server_query_starts, &tid);
-	if (!start)
+	/* Checked again: a query that outlives the agent's stop must not produce a record then. */
+	if (!start || !is_target_or_its_child(id >> 32))
 		return 0;
 	struct scratch *s = get_scratch();
 	if (!s)

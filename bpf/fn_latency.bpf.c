@@ -80,7 +80,7 @@ static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, in
 				return;
 		}
 		st->depth = d - 1;
-		count_drop(PROFILIS_DROP_ABANDONED);
+		increment_counter(PROFILIS_DROP_ABANDONED);
 	}
 }
 
@@ -94,14 +94,14 @@ int BPF_KPROBE(fn_entry)
 		return 0;
 	struct call_stack *st = stack_of(tid);
 	if (!st) {
-		count_drop(PROFILIS_DROP_NO_STACK);
+		increment_counter(PROFILIS_DROP_NO_STACK);
 		return 0;
 	}
 	__u64 sp = PT_REGS_SP(ctx);
 	drop_dead_frames(st, sp, 1);
 	__u32 d = st->depth;
 	if (d >= PROFILIS_MAX_DEPTH) {
-		count_drop(PROFILIS_DROP_TOO_DEEP);
+		increment_counter(PROFILIS_DROP_TOO_DEEP);
 		return 0;
 	}
 	struct frame *f = &st->frames[d & (PROFILIS_MAX_DEPTH - 1)];
@@ -122,7 +122,7 @@ int BPF_KRETPROBE(fn_return)
 		return 0;
 	struct call_stack *st = bpf_map_lookup_elem(&open_calls, &tid);
 	if (!st) {
-		count_drop(PROFILIS_DROP_UNMATCHED);
+		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
 	/* `ret` popped the return address, so the entry stack pointer is 8 bytes lower. */
@@ -131,12 +131,12 @@ int BPF_KRETPROBE(fn_return)
 	drop_dead_frames(st, entry_sp, 0);
 	__u32 d = st->depth;
 	if (d == 0) {
-		count_drop(PROFILIS_DROP_UNMATCHED);
+		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
 	struct frame *f = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
 	if (f->sp != entry_sp || f->fn_id != fn_id) {
-		count_drop(PROFILIS_DROP_UNMATCHED);
+		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
 	st->depth = d - 1;
@@ -144,11 +144,10 @@ int BPF_KRETPROBE(fn_return)
 	if (dur < min_duration_ns)
 		return 0;
 
-	struct profilis_fn_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+	struct profilis_fn_record *r = reserve_record(sizeof(*r));
+	if (!r)
 		return 0;
-	}
+
 	r->kind = PROFILIS_RECORD_FN;
 	r->pid = pid;
 	r->tid = tid;
@@ -157,6 +156,6 @@ int BPF_KRETPROBE(fn_return)
 	r->dur_ns = dur;
 	r->fn_id = fn_id;
 	current_comm(r->comm);
-	submit_record(r);
+	submit_record(r, sizeof(*r));
 	return 0;
 }

@@ -78,15 +78,19 @@ enum profilis_db_api {
 	PROFILIS_DB_API__COUNT,
 };
 
-/* Index into the per-CPU `drops` array. */
-enum profilis_drop_reason {
+/* Index into the per-CPU `counters` array: why records were not produced or lost, and how many
+ * were produced. */
+enum profilis_counter {
 	PROFILIS_DROP_RINGBUF_FULL = 0, /* ring buffer had no room: the event is lost */
 	PROFILIS_DROP_TOO_DEEP =
 	    1, /* nesting beyond PROFILIS_MAX_DEPTH: the call is not measured */
 	PROFILIS_DROP_NO_STACK = 2,  /* per-thread stack could not be created */
 	PROFILIS_DROP_ABANDONED = 3, /* calls left by a longjmp or exception unwind, discarded */
 	PROFILIS_DROP_UNMATCHED = 4, /* a return with no matching entry (attached mid-call) */
-	PROFILIS_DROP__COUNT = 5,
+	/* Not a drop: every record a probe tried to put in the ring buffer, whether there was room
+	 * or not, so that produced = read by the agent + PROFILIS_DROP_RINGBUF_FULL. */
+	PROFILIS_COUNT_PRODUCED = 5,
+	PROFILIS_COUNTER__COUNT = 6,
 };
 
 struct profilis_fn_record {

@@ -1,4 +1,4 @@
-/* Maps every BPF object of the agent shares: one ring buffer, one pid filter, one set of drop
+/* Maps every BPF object of the agent shares: one ring buffer, one pid filter, one set of
  * counters. Each object declares them; the agent loads the first and hands its map fds to the
  * others (bpf_map__reuse_fd), so there is a single instance of each in the kernel. */
 #ifndef PROFILIS_SHARED_MAPS_BPF_H
@@ -20,14 +20,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PROFILIS_DROP__COUNT);
+	__uint(max_entries, PROFILIS_COUNTER__COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
-} drops SEC(".maps");
+} counters SEC(".maps");
 
-static __always_inline void count_drop(__u32 reason)
+static __always_inline void increment_counter(__u32 counter)
 {
-	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	__u64 *n = bpf_map_lookup_elem(&counters, &counter);
 	if (n)
 		*n += 1;
 }
@@ -37,16 +37,33 @@ static __always_inline int is_target(__u32 pid)
 	return bpf_map_lookup_elem(&target_pids, &pid) != 0;
 }
 
-/* Records are submitted without waking the reader, which drains every 50 ms anyway, until this
- * much is waiting: a wakeup per record is an inter-processor interrupt per probe hit, which cost
- * more than the probe itself (bench/usdt_overhead.sh). */
-#define PROFILIS_WAKEUP_BYTES (256 << 10)
+/* Room for a record of `size` bytes in the ring buffer, or NULL (counted: the event is lost).
+ * Every attempt is counted as produced, so the agent can prove produced = read + dropped. */
+static __always_inline void *reserve_record(__u64 size)
+{
+	increment_counter(PROFILIS_COUNT_PRODUCED);
+	void *record = bpf_ringbuf_reserve(&events, size, 0);
+	if (!record)
+		increment_counter(PROFILIS_DROP_RINGBUF_FULL);
+	return record;
+}
 
-static __always_inline void submit_record(void *record)
+/* Records are submitted without waking the reader, which drains every 50 ms anyway: a wakeup per
+ * record is an inter-processor interrupt per probe hit, which cost more than the probe itself
+ * (bench/usdt_overhead.sh). A burst that fills the ring faster than that wakes the reader each
+ * time the bytes waiting cross a multiple of this threshold (set by the agent from the ring's size:
+ * a quarter of it, at most 256 KiB): one wakeup per threshold's worth of records, and a crossing
+ * missed in a race between CPUs is caught at the next one. */
+const volatile __u64 wakeup_bytes = 256 << 10;
+
+static __always_inline void submit_record(void *record, __u64 size)
 {
 	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(record, waiting >= PROFILIS_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
-								    : BPF_RB_NO_WAKEUP);
+	__u64 step = wakeup_bytes ? wakeup_bytes : 1;
+	/* 8: the ring buffer's record header. */
+	__u64 before = waiting > size + 8 ? waiting - size - 8 : 0;
+	bpf_ringbuf_submit(record, waiting / step != before / step ? BPF_RB_FORCE_WAKEUP
+								   : BPF_RB_NO_WAKEUP);
 }
 
 /* The per-thread entry of `map` for `tid`, created from `empty` (a value too large for the BPF

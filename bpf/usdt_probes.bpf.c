@@ -93,7 +93,7 @@ static __always_inline void *thread_state(void *map, int create)
 	void *value = bpf_task_storage_get(map, bpf_get_current_task_btf(), 0,
 					   create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 	if (!value && create)
-		count_drop(PROFILIS_DROP_NO_STACK);
+		increment_counter(PROFILIS_DROP_NO_STACK);
 	return value;
 }
 
@@ -107,7 +107,7 @@ static __always_inline void push_span(void *map, __u64 id, __u64 now)
 		st->spans[d & (PROFILIS_MAX_DEPTH - 1)].start_ns = now;
 		st->spans[d & (PROFILIS_MAX_DEPTH - 1)].id = id;
 	} else {
-		count_drop(PROFILIS_DROP_TOO_DEEP);
+		increment_counter(PROFILIS_DROP_TOO_DEEP);
 	}
 	st->depth = d + 1;
 }
@@ -118,7 +118,7 @@ static __always_inline __u64 pop_span(void *map, __u64 id)
 {
 	struct span_stack *st = thread_state(map, 0);
 	if (!st || st->depth == 0) {
-		count_drop(PROFILIS_DROP_UNMATCHED);
+		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
 	__u32 d = st->depth - 1;
@@ -128,7 +128,7 @@ static __always_inline __u64 pop_span(void *map, __u64 id)
 	}
 	struct span *s = &st->spans[d & (PROFILIS_MAX_DEPTH - 1)];
 	if (s->id != id) {
-		count_drop(PROFILIS_DROP_UNMATCHED);
+		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
 	st->depth = d;
@@ -137,11 +137,10 @@ static __always_inline __u64 pop_span(void *map, __u64 id)
 
 static __always_inline void emit_fn(__u32 tid, __u64 start_ns, __u64 dur_ns, __u64 fn_id)
 {
-	struct profilis_fn_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+	struct profilis_fn_record *r = reserve_record(sizeof(*r));
+	if (!r)
 		return;
-	}
+
 	r->kind = PROFILIS_RECORD_FN;
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->tid = tid;
@@ -150,7 +149,7 @@ static __always_inline void emit_fn(__u32 tid, __u64 start_ns, __u64 dur_ns, __u
 	r->dur_ns = dur_ns;
 	r->fn_id = fn_id;
 	current_comm(r->comm);
-	submit_record(r);
+	submit_record(r, sizeof(*r));
 }
 
 /* Each marker has two programs: one attached by USDT note, which takes its arguments from wherever
@@ -209,22 +208,21 @@ static __always_inline int on_fn_end(void *name, long error, __u64 object)
 	struct profilis_named_fn_record *r;
 	if (name_object) {
 		/* The name travels as its address: the record ends where `name` would begin. */
-		r = bpf_ringbuf_reserve(
-		    &events, __builtin_offsetof(struct profilis_named_fn_record, name), 0);
-		if (r)
-			fill_named_fn(r, tid, start, now, error, name, name_object);
-	} else {
-		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-		if (r) {
-			fill_named_fn(r, tid, start, now, error, name, 0);
-			if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0)
-				r->name[0] = 0;
-		}
+		const __u64 size = __builtin_offsetof(struct profilis_named_fn_record, name);
+		r = reserve_record(size);
+		if (!r)
+			return 0;
+		fill_named_fn(r, tid, start, now, error, name, name_object);
+		submit_record(r, size);
+		return 0;
 	}
-	if (r)
-		submit_record(r);
-	else
-		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+	r = reserve_record(sizeof(*r));
+	if (!r)
+		return 0;
+	fill_named_fn(r, tid, start, now, error, name, 0);
+	if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0)
+		r->name[0] = 0;
+	submit_record(r, sizeof(*r));
 	return 0;
 }
 
@@ -240,7 +238,7 @@ static __always_inline int on_req_begin(void *method, void *route)
 	__u32 d = st->depth;
 	st->depth = d + 1;
 	if (d >= PROFILIS_MAX_REQ_DEPTH) {
-		count_drop(PROFILIS_DROP_TOO_DEEP);
+		increment_counter(PROFILIS_DROP_TOO_DEEP);
 		return 0;
 	}
 	struct req_frame *f = &st->frames[d & (PROFILIS_MAX_REQ_DEPTH - 1)];
@@ -260,7 +258,7 @@ static __always_inline int on_req_end(long status)
 		return 0;
 	struct req_stack *st = thread_state(&req_frames, 0);
 	if (!st || st->depth == 0) {
-		count_drop(PROFILIS_DROP_UNMATCHED);
+		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
 	__u32 d = st->depth - 1;
@@ -270,11 +268,10 @@ static __always_inline int on_req_end(long status)
 	struct req_frame *f = &st->frames[d & (PROFILIS_MAX_REQ_DEPTH - 1)];
 	if (now - f->start_ns < min_duration_ns)
 		return 0;
-	struct profilis_req_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+	struct profilis_req_record *r = reserve_record(sizeof(*r));
+	if (!r)
 		return 0;
-	}
+
 	r->kind = PROFILIS_RECORD_REQ;
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->tid = tid;
@@ -284,7 +281,7 @@ static __always_inline int on_req_end(long status)
 	current_comm(r->comm);
 	__builtin_memcpy(r->method, f->method, sizeof(r->method));
 	__builtin_memcpy(r->route, f->route, sizeof(r->route));
-	submit_record(r);
+	submit_record(r, sizeof(*r));
 	return 0;
 }
 
@@ -300,7 +297,7 @@ static __always_inline int on_db_begin(void *vendor, void *query)
 	__u32 d = st->depth;
 	st->depth = d + 1;
 	if (d >= PROFILIS_MAX_DB_DEPTH) {
-		count_drop(PROFILIS_DROP_TOO_DEEP);
+		increment_counter(PROFILIS_DROP_TOO_DEEP);
 		return 0;
 	}
 	struct db_frame *f = &st->frames[d & (PROFILIS_MAX_DB_DEPTH - 1)];
@@ -319,7 +316,7 @@ static __always_inline int on_db_end(long rows, long error)
 		return 0;
 	struct db_stack *st = thread_state(&db_frames, 0);
 	if (!st || st->depth == 0) {
-		count_drop(PROFILIS_DROP_UNMATCHED);
+		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
 	__u32 d = st->depth - 1;
@@ -329,11 +326,10 @@ static __always_inline int on_db_end(long rows, long error)
 	struct db_frame *f = &st->frames[d & (PROFILIS_MAX_DB_DEPTH - 1)];
 	if (now - f->start_ns < min_duration_ns)
 		return 0;
-	struct profilis_db_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop(PROFILIS_DROP_RINGBUF_FULL);
+	struct profilis_db_record *r = reserve_record(sizeof(*r));
+	if (!r)
 		return 0;
-	}
+
 	r->kind = PROFILIS_RECORD_DB;
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->tid = tid;
@@ -345,7 +341,7 @@ static __always_inline int on_db_end(long rows, long error)
 	current_comm(r->comm);
 	__builtin_memcpy(r->vendor_name, f->vendor, sizeof(r->vendor_name));
 	put_sql(r, &f->sql);
-	submit_record(r);
+	submit_record(r, sizeof(*r));
 	return 0;
 }
 

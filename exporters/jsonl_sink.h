@@ -64,7 +64,9 @@ class JsonlSink : public Sink {
   // Paths of the files finalized so far (by rotation or finalize), in order. Sink thread only.
   const std::vector<std::filesystem::path>& finalized_files() const { return finalized_; }
   // Events that could not be written (stage="jsonl"). Safe to read from any thread.
-  std::uint64_t dropped_events() const { return dropped_events_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped_events() const override {
+    return dropped_events_.load(std::memory_order_relaxed);
+  }
   // Failed writes, opens, fsyncs, truncations and rotations. Safe to read from any thread.
   std::uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
