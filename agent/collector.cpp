@@ -55,10 +55,13 @@ void Collector::start() {
 }
 
 bool Collector::offer(Event& event) {
-  // Only this thread adds events, so a queue seen with room keeps it until the pushes below.
+  // Only this thread adds events, so a queue seen with room keeps it until the pushes below. Every
+  // full queue is asked, so that the waits of two stuck sinks run at the same time.
+  bool refused = false;
   for (auto& worker : workers_) {
-    if (worker->full() && !worker->stuck_after_waiting(now_())) return false;
+    if (worker->full() && !worker->passable(now_())) refused = true;
   }
+  if (refused) return false;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->push_or_drop(event, i + 1 == workers_.size());
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "agent/errors.h"
@@ -266,7 +267,20 @@ void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,
   }
 }
 
-void BpfPrograms::detach_all() { links_.clear(); }
+void BpfPrograms::detach_all() {
+  // The kernel waits for an RCU grace period per uprobe it unregisters (~0.1 s each here): links
+  // destroyed from many threads at once wait out their grace periods together.
+  constexpr std::size_t kThreads = 32;
+  std::vector<std::thread> threads;
+  const std::size_t n = std::min(kThreads, links_.size());
+  for (std::size_t t = 0; t < n; ++t) {
+    threads.emplace_back([this, t, n] {
+      for (std::size_t i = t; i < links_.size(); i += n) links_[i].reset();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  links_.clear();
+}
 
 int BpfPrograms::ring_buffer_fd() const { return bpf_map__fd(fn_->maps.events); }
 

@@ -28,8 +28,10 @@ void SinkWorker::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-bool SinkWorker::stuck_after_waiting(Clock::time_point now) {
+bool SinkWorker::passable(Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  // Emptied since full() said otherwise: room now.
+  if (count_.load(std::memory_order_relaxed) < ring_.size()) return true;
   room_wanted_ = true;
   if (!full_since_) full_since_ = now;
   const bool stuck = now - *full_since_ >= options_.sink_timeout;
@@ -62,7 +64,7 @@ void SinkWorker::push_or_drop(Event& event, bool take) {
       slot = event;
     }
     count_.store(count + 1, std::memory_order_release);
-    wake = count + 1 == options_.batch_max;
+    wake = count + 1 == batch_.size();
   }
   if (wake) wake_.notify_one();
 }
@@ -72,6 +74,8 @@ void SinkWorker::request_stop() {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
     stopping_ = true;
+    // The stop starts the clock for a sink that was idle or slow, not for one already stuck.
+    if (!stuck_reported_) mark_progress();
   }
   wake_.notify_one();
 }

@@ -5,17 +5,20 @@
 
 namespace profilis {
 
-ConsoleSink::ConsoleSink(JsonStyle style, std::FILE* stream) : style_(style), stream_(stream) {}
+ConsoleSink::ConsoleSink(JsonStyle style, int fd) : style_(style), fd_(fd) {}
 
 void ConsoleSink::write(std::span<const Event> batch) {
   buffer_.clear();
   for (const Event& event : batch) append_json_event(buffer_, event, style_);
-  if (std::fwrite(buffer_.data(), 1, buffer_.size(), stream_) != buffer_.size() ||
-      std::fflush(stream_) != 0) {
-    throw std::system_error(errno, std::generic_category(), "console: write to stdout failed");
+  for (std::size_t done = 0; done < buffer_.size();) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      throw std::system_error(n < 0 ? errno : EIO, std::generic_category(),
+                              "console: write to stdout failed");
+    }
+    done += static_cast<std::size_t>(n);
   }
 }
-
-void ConsoleSink::finalize() { std::fflush(stream_); }
 
 }  // namespace profilis

@@ -1,24 +1,26 @@
 #pragma once
 
-#include <cstdio>
+#include <unistd.h>
 
 #include "exporters/json_event.h"
 #include "exporters/sink.h"
 
 namespace profilis {
 
-// Events as JSON on a stream (stdout by default). A batch is encoded into one buffer and written
-// with one fwrite + fflush, so two events never interleave and output appears as it happens.
+// Events as JSON on a file descriptor (stdout by default). A batch is encoded into one buffer and
+// written with write(2) until it is all out, so two events never interleave and output appears as
+// it happens. Not through stdio: a write blocked on a pipe nobody reads would hold stdout's lock,
+// and the agent's exit (which flushes stdout) would wait for it forever.
 class ConsoleSink : public Sink {
  public:
-  explicit ConsoleSink(JsonStyle style, std::FILE* stream = stdout);
+  explicit ConsoleSink(JsonStyle style, int fd = STDOUT_FILENO);
   std::string_view name() const override { return "console"; }
   void write(std::span<const Event> batch) override;
-  void finalize() override;
+  void finalize() override {}
 
  private:
   JsonStyle style_;
-  std::FILE* stream_;
+  int fd_;
   std::string buffer_;
 };
 
