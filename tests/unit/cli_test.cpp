@@ -55,9 +55,11 @@ TEST(ParseCli, shouldAcceptTheMinimalCommandLine) {
 
 TEST(ParseCli, shouldUseDocumentedDefaults) {
   const Options o = parse({"--pid", "42", "--fn", "malloc"}).options;
-  EXPECT_EQ(o.queue_size, 2048u);
+  EXPECT_EQ(o.queue_size, 8192u);
   EXPECT_EQ(o.batch_max, 256u);
   EXPECT_EQ(o.flush_interval, 500ms);
+  EXPECT_EQ(o.sink_timeout, 1000ms);
+  EXPECT_EQ(o.ring_buffer_bytes, 16u << 20);
   EXPECT_EQ(o.jsonl_prefix, "profilis");
   EXPECT_FALSE(o.jsonl_dir.has_value());
   EXPECT_FALSE(o.console.has_value());
@@ -248,6 +250,15 @@ TEST(ParseCli, shouldParseCollectorOptions) {
   EXPECT_EQ(o.flush_interval, 25ms);
 }
 
+TEST(ParseCli, shouldParseRingBufferSizeAndSinkTimeout) {
+  const Options o =
+      parse_with_target({"--ring-buffer-size", "64M", "--sink-timeout", "250"}).options;
+  EXPECT_EQ(o.ring_buffer_bytes, 64u << 20);
+  EXPECT_EQ(o.sink_timeout, 250ms);
+  EXPECT_USAGE_ERROR(parse_with_target({"--ring-buffer-size", "3M"}));
+  EXPECT_USAGE_ERROR(parse_with_target({"--sink-timeout", "0"}));
+}
+
 TEST(ParseCli, shouldRejectOutOfRangeCollectorOptions) {
   EXPECT_USAGE_ERROR(parse_with_target({"--queue-size", "0"}));
   EXPECT_USAGE_ERROR(parse_with_target({"--queue-size", "-1"}));
@@ -281,10 +292,27 @@ TEST(ParseCli, shouldMentionEveryOptionInHelp) {
   const CliResult r = parse({"--help"});
   ASSERT_TRUE(r.print_and_exit.has_value());
   const std::string& help = *r.print_and_exit;
-  for (const char* option :
-       {"-p,", "--pid", "--fn", "--min-duration", "--console", "compact", "pretty", "--jsonl-dir",
-        "--jsonl-prefix", "--service", "--queue-size", "--batch-max", "--flush-interval",
-        "--duration", "-v,", "--verbose", "--version", "-h,", "--help"}) {
+  for (const char* option : {"-p,",
+                             "--pid",
+                             "--fn",
+                             "--min-duration",
+                             "--console",
+                             "compact",
+                             "pretty",
+                             "--jsonl-dir",
+                             "--jsonl-prefix",
+                             "--service",
+                             "--queue-size",
+                             "--batch-max",
+                             "--flush-interval",
+                             "--ring-buffer-size",
+                             "--sink-timeout",
+                             "--duration",
+                             "-v,",
+                             "--verbose",
+                             "--version",
+                             "-h,",
+                             "--help"}) {
     EXPECT_NE(help.find(option), std::string::npos) << "help does not mention " << option;
   }
 }
@@ -340,6 +368,31 @@ TEST(ParseDuration, shouldNotReadPastTheView) {
   const std::string backing = "250usXYZ";
   EXPECT_EQ(parse_duration_ns(std::string_view(backing).substr(0, 5)), 250'000u);
   EXPECT_USAGE_ERROR(parse_duration_ns(std::string_view(backing).substr(0, 3)));  // "250"
+}
+
+// parse_ring_buffer_size
+
+TEST(ParseRingBufferSize, shouldAcceptBytesAndBinaryUnits) {
+  const struct {
+    const char* text;
+    std::uint32_t bytes;
+  } cases[] = {{"4096", 4096},      {"4K", 4096},          {"4k", 4096},       {"64KiB", 64u << 10},
+               {"16M", 16u << 20},  {"16MB", 16u << 20},   {"8mib", 8u << 20}, {"1G", 1u << 30},
+               {"1024M", 1u << 30}, {"1048576B", 1u << 20}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    EXPECT_EQ(parse_ring_buffer_size(c.text), c.bytes);
+  }
+}
+
+TEST(ParseRingBufferSize, shouldRejectSizesTheKernelRefusesNamingTheOption) {
+  for (const char* text :
+       {"", "0", "1", "2048", "3000", "5K", "12M", "2G", "4096G", "-4K", "16Q", "16MM", "M", "abc",
+        "16 M", "99999999999999999999999", "18446744073709551616"}) {
+    SCOPED_TRACE(text);
+    const std::string message = usage_error_of([&] { (void)parse_ring_buffer_size(text); });
+    EXPECT_NE(message.find("--ring-buffer-size"), std::string::npos) << message;
+  }
 }
 
 }  // namespace
