@@ -281,6 +281,24 @@ void report_summary(const RingReader& reader, const Collector& collector,
   }
 }
 
+// The marker strings the kernel could not read (the events have them empty and say so), by field;
+// nothing when there were none.
+void report_unreadable(const RecordDecoder& decoder) {
+  std::string fields;
+  for (const StringField field : kStringFields) {
+    if (const auto n = decoder.unreadable_fields(field)) {
+      fields +=
+          (fields.empty() ? "" : ", ") + std::string(field_name(field)) + " " + std::to_string(n);
+    }
+  }
+  if (!fields.empty()) {
+    std::fprintf(stderr,
+                 "profilis-agent: strings the kernel could not read from the process (reported "
+                 "empty, marked \"unreadable\"): %s\n",
+                 fields.c_str());
+  }
+}
+
 // Waits up to `timeout` for the collector's room signal, and clears it.
 void wait_for_room(int room_fd, std::chrono::milliseconds timeout) {
   pollfd fd{.fd = room_fd, .events = POLLIN, .revents = 0};
@@ -367,7 +385,8 @@ void run_agent(const Options& options) {
                                        .sink_timeout = options.sink_timeout},
                       std::move(outputs.sinks));
   const RecordDecoder decoder(std::move(fn_names), service_labels(options, plan),
-                              monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings);
+                              monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings,
+                              options.sql_max_bytes);
   RingReader reader(program.ring_buffer_fd(), decoder, collector);
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);
@@ -394,6 +413,7 @@ void run_agent(const Options& options) {
   const auto counts = program.counters();
   collector.stop();
   report_summary(reader, collector, counts);
+  report_unreadable(decoder);
   // Detaching is slow (the kernel unregisters uprobes one grace period at a time): done last, after
   // every output is complete.
   server.reset();

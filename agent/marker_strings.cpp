@@ -19,14 +19,29 @@ std::pair<std::uint64_t, std::uint64_t> MarkerStrings::range(std::uint32_t id) c
 
 std::optional<std::string> MarkerStrings::string_at(std::uint32_t id, std::uint64_t address,
                                                     std::size_t max_bytes) const {
-  if (id == 0 || id > objects_.size() || max_bytes == 0) return std::nullopt;
-  const auto key = std::make_pair(id, address);
-  if (const auto cached = cache_.find(key); cached != cache_.end()) return cached->second;
+  const std::string* text = find(id, address, max_bytes);
+  if (text == nullptr) return std::nullopt;
+  return *text;
+}
+
+bool MarkerStrings::read(std::uint32_t id, std::uint64_t address, std::size_t max_bytes,
+                         std::string& out) const {
+  const std::string* text = find(id, address, max_bytes);
+  if (text == nullptr) return false;
+  out.assign(*text);
+  return true;
+}
+
+const std::string* MarkerStrings::find(std::uint32_t id, std::uint64_t address,
+                                       std::size_t max_bytes) const {
+  if (id == 0 || id > objects_.size() || max_bytes == 0) return nullptr;
+  const auto key = std::make_tuple(id, address, max_bytes);
+  if (const auto cached = cache_.find(key); cached != cache_.end()) return &cached->second;
   const Object& object = objects_[id - 1];
   const auto mapping = std::find_if(object.run.begin(), object.run.end(), [&](const auto& m) {
     return address >= m.start && address < m.end;
   });
-  if (mapping == object.run.end()) return std::nullopt;
+  if (mapping == object.run.end()) return nullptr;
   // The string may continue past its mapping into the next one of the run, which may not follow it
   // in the file: read mapping by mapping.
   std::string text;
@@ -44,8 +59,7 @@ std::optional<std::string> MarkerStrings::string_at(std::uint32_t id, std::uint6
     if (nul != std::string::npos || chunk.size() < want) break;
   }
   if (cache_.size() >= kCacheLimit) cache_.clear();
-  cache_.emplace(key, text);
-  return text;
+  return &cache_.emplace(key, std::move(text)).first->second;
 }
 
 }  // namespace profilis

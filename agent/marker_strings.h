@@ -1,6 +1,9 @@
-// The names FN markers pass that are constants of the marker's own object (string literals): the
-// kernel sends their address instead of reading the process's memory on every hit (one user-memory
-// read is ~45 ns here, bench/usdt_overhead.sh), and the agent reads them once from the file.
+// The strings markers pass that are constants of the marker's own object (string literals: FN
+// names, REQ methods and routes, DB vendors and queries): the kernel sends their address instead of
+// reading the process's memory on every hit (one user-memory read is ~45 ns here,
+// bench/usdt_overhead.sh), and the agent reads them once from the file. That also reads constants
+// whose page the process never touched, which the kernel cannot: a BPF program cannot fault a page
+// in.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -31,16 +35,23 @@ class MarkerStrings {
   // the address outside its run.
   std::optional<std::string> string_at(std::uint32_t id, std::uint64_t address,
                                        std::size_t max_bytes) const;
+  // The same into `out`, reusing its capacity; false (and `out` untouched) where string_at is
+  // empty.
+  bool read(std::uint32_t id, std::uint64_t address, std::size_t max_bytes, std::string& out) const;
 
  private:
   struct Object {
     std::unique_ptr<std::ifstream> file;
     std::vector<FileMapping> run;
   };
+  // The cached string, read from the file the first time; null where string_at is empty.
+  const std::string* find(std::uint32_t id, std::uint64_t address, std::size_t max_bytes) const;
+
   std::vector<Object> objects_;
   // A program passes few distinct names; the bound only guards against one that does not.
   static constexpr std::size_t kCacheLimit = 65536;
-  mutable std::map<std::pair<std::uint32_t, std::uint64_t>, std::string> cache_;
+  // By object, address and length limit (an FN name and a query may start at the same address).
+  mutable std::map<std::tuple<std::uint32_t, std::uint64_t, std::size_t>, std::string> cache_;
 };
 
 }  // namespace profilis

@@ -1,5 +1,7 @@
 #include "agent/record_decoder.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstring>
 #include <optional>
@@ -13,12 +15,40 @@ namespace profilis {
 RecordDecoder::RecordDecoder(std::vector<std::string> fn_names,
                              std::unordered_map<pid_t, std::string> services,
                              std::int64_t clock_offset_ns, SqlTextMode sql_text,
-                             const MarkerStrings* marker_strings)
+                             const MarkerStrings* marker_strings, std::uint32_t sql_max_bytes)
     : fn_names_(std::move(fn_names)),
       services_(std::move(services)),
       clock_offset_ns_(clock_offset_ns),
       sql_text_(sql_text),
-      marker_strings_(marker_strings) {}
+      marker_strings_(marker_strings),
+      sql_max_bytes_(std::clamp<std::uint32_t>(sql_max_bytes, 1, PROFILIS_SQL_MAX)) {}
+
+namespace {
+
+std::size_t field_index(StringField field) {
+  return static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(field)));
+}
+
+}  // namespace
+
+std::uint64_t RecordDecoder::unreadable_fields(StringField field) const {
+  return unreadable_[field_index(field)].load(std::memory_order_relaxed);
+}
+
+void RecordDecoder::set_unreadable(Event& event, StringField field) const {
+  event.set_unreadable(field);
+  unreadable_[field_index(field)].fetch_add(1, std::memory_order_relaxed);
+}
+
+bool RecordDecoder::marker_string(bool by_address, std::uint32_t object, std::uint64_t address,
+                                  std::size_t max_bytes, std::string_view text,
+                                  std::string& out) const {
+  if (!by_address) {
+    out.assign(text);
+    return true;
+  }
+  return marker_strings_ != nullptr && marker_strings_->read(object, address, max_bytes, out);
+}
 
 bool RecordDecoder::decode(const void* data, std::size_t size, Event& event) const {
   std::uint32_t kind = 0;
@@ -59,6 +89,7 @@ void RecordDecoder::fill_common(Event& event, EventKind kind, std::uint64_t star
   event.db_vendor.clear();
   event.rows = -1;
   event.error = false;
+  event.unreadable = 0;
 }
 
 bool RecordDecoder::decode_fn(const void* data, std::size_t size, Event& event) const {
@@ -100,6 +131,9 @@ bool RecordDecoder::decode_named_fn(const void* data, std::size_t size, Event& e
               record.comm);
   if (constant) {
     event.fn = std::move(*constant);
+  } else if (record.unreadable & PROFILIS_STR_NAME) {
+    event.fn.clear();
+    set_unreadable(event, StringField::kFn);
   } else {
     event.fn.assign(bounded(record.name));
   }
@@ -113,8 +147,20 @@ bool RecordDecoder::decode_req(const void* data, std::size_t size, Event& event)
   std::memcpy(&record, data, sizeof record);
   fill_common(event, EventKind::kReq, record.start_ns, record.dur_ns, record.pid, record.tid,
               record.comm);
-  event.method.assign(bounded(record.method));
-  event.route.assign(bounded(record.route));
+  if (!marker_string(record.by_address & PROFILIS_STR_METHOD, record.object, record.method_addr,
+                     PROFILIS_METHOD_MAX, bounded(record.method), event.method) ||
+      !marker_string(record.by_address & PROFILIS_STR_ROUTE, record.object, record.route_addr,
+                     PROFILIS_ROUTE_MAX, bounded(record.route), event.route)) {
+    return false;
+  }
+  if (record.unreadable & PROFILIS_STR_ROUTE) {
+    event.route.clear();
+    set_unreadable(event, StringField::kRoute);
+  }
+  if (record.unreadable & PROFILIS_STR_METHOD) {
+    event.method.clear();
+    set_unreadable(event, StringField::kMethod);
+  }
   event.status = record.status;
   return true;
 }
@@ -130,16 +176,44 @@ bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) 
   static constexpr DbVendor kVendors[] = {DbVendor::kPostgresql, DbVendor::kMysql,
                                           DbVendor::kSqlite};
   if (header.vendor == 0) {  // a DB marker's: the vendor the program named
-    event.db_vendor.assign(bounded(header.vendor_name));
+    if (!marker_string(header.by_address & PROFILIS_STR_VENDOR, header.object, header.vendor_addr,
+                       PROFILIS_VENDOR_MAX, bounded(header.vendor_name), event.db_vendor)) {
+      return false;
+    }
   } else {
     event.db_vendor.assign(vendor_name(kVendors[header.vendor - PROFILIS_DB_POSTGRESQL]));
   }
   event.rows = header.rows;
   event.error = header.error != 0;
+  // Markers only (client-library records have neither bit set).
+  const bool query_unreadable = header.vendor == 0 && (header.unreadable & PROFILIS_STR_QUERY);
+  const bool query_by_address = header.vendor == 0 && (header.by_address & PROFILIS_STR_QUERY);
+  if (header.vendor == 0 && (header.unreadable & PROFILIS_STR_VENDOR)) {
+    event.db_vendor.clear();
+    set_unreadable(event, StringField::kDbVendor);
+  }
+  // A query left out (--sql-text off) is not reported unreadable, nor read from the file.
+  if (query_unreadable && sql_text_ != SqlTextMode::kOff)
+    set_unreadable(event, StringField::kQuery);
   std::string_view text(static_cast<const char*>(data) + kHeader, header.query_len);
   // A length the library was given may run past the statement's terminating NUL (SQLite reads up
   // to nByte or the NUL, whichever comes first).
   text = text.substr(0, text.find('\0'));
+  bool truncated = header.truncated != 0;
+  if (query_unreadable) {
+    text = {};
+    truncated = false;
+  } else if (query_by_address && sql_text_ != SqlTextMode::kOff) {
+    // A constant of the marker's object, read from the file: cut where the kernel would have cut
+    // it (sql_max_bytes with the NUL), but marked cut only when there was more.
+    if (!marker_strings_ ||
+        !marker_strings_->read(header.object, header.query_addr, sql_max_bytes_ + 1, query_text_)) {
+      return false;
+    }
+    truncated = query_text_.size() > sql_max_bytes_ - 1;
+    if (truncated) query_text_.resize(sql_max_bytes_ - 1);
+    text = query_text_;
+  }
   switch (sql_text_) {
     case SqlTextMode::kRaw:
       event.query.assign(text);
@@ -151,7 +225,7 @@ bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) 
       event.query_omitted = true;
       return true;
   }
-  if (header.truncated) event.query += "\u2026";  // … : the kernel read only the start
+  if (truncated) event.query += "\u2026";  // … : the kernel read only the start
   return true;
 }
 

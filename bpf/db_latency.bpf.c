@@ -136,6 +136,11 @@ static __noinline void emit(struct scratch *s, const struct pending *p, __u32 er
 	r->dur_ns = s->now - p->start_ns;
 	r->rows = p->rows;
 	current_comm(r->comm);
+	r->vendor_addr = 0;
+	r->query_addr = 0;
+	r->object = 0;
+	r->by_address = 0;
+	r->unreadable = 0;
 	put_sql(r, &p->sql);
 	submit_record(r, sizeof(*r));
 }

@@ -104,6 +104,18 @@ struct profilis_fn_record {
 	char comm[PROFILIS_COMM_LEN];
 };
 
+/* Marker strings that do not travel as text: bits of a record's `by_address` (the string is a
+ * constant of the marker's object, sent as its address in marker object `object`, read by the agent
+ * from the file) and `unreadable` (the kernel could not read it: its text is empty, and is not the
+ * value). REQ records use METHOD and ROUTE, DB records VENDOR and QUERY, FN records NAME. */
+enum profilis_string_field {
+	PROFILIS_STR_METHOD = 1 << 0,
+	PROFILIS_STR_ROUTE = 1 << 1,
+	PROFILIS_STR_VENDOR = 1 << 0,
+	PROFILIS_STR_QUERY = 1 << 1,
+	PROFILIS_STR_NAME = 1 << 0,
+};
+
 struct profilis_db_record {
 	__u32 kind; /* PROFILIS_RECORD_DB */
 	__u32 pid;
@@ -116,8 +128,15 @@ struct profilis_db_record {
 	__s64 rows; /* -1 when unknown */
 	char comm[PROFILIS_COMM_LEN];
 	char vendor_name[PROFILIS_VENDOR_MAX]; /* NUL-terminated; only when vendor is 0 */
+	/* DB markers only (0 from client libraries): */
+	__u64 vendor_addr; /* when PROFILIS_STR_VENDOR is in by_address */
+	__u64 query_addr;  /* when PROFILIS_STR_QUERY is in by_address */
+	__u32 object;	   /* the marker object of the addresses */
+	__u8 by_address;   /* PROFILIS_STR_* */
+	__u8 unreadable;   /* PROFILIS_STR_* */
+	__u16 _pad;
 	__u32 query_len; /* bytes of query[] that hold text (0: text unknown) */
-	__u32 _pad;
+	__u32 _pad2;
 	char query[PROFILIS_SQL_MAX];
 };
 
@@ -129,7 +148,13 @@ struct profilis_req_record {
 	__u64 start_ns; /* CLOCK_MONOTONIC */
 	__u64 dur_ns;
 	char comm[PROFILIS_COMM_LEN];
-	char method[PROFILIS_METHOD_MAX]; /* NUL-terminated (empty when unreadable) */
+	__u64 method_addr; /* when PROFILIS_STR_METHOD is in by_address */
+	__u64 route_addr;  /* when PROFILIS_STR_ROUTE is in by_address */
+	__u32 object;	   /* the marker object of the addresses */
+	__u8 by_address;   /* PROFILIS_STR_* */
+	__u8 unreadable;   /* PROFILIS_STR_* */
+	__u16 _pad;
+	char method[PROFILIS_METHOD_MAX]; /* NUL-terminated (empty when by address or unreadable) */
 	char route[PROFILIS_ROUTE_MAX];
 };
 
@@ -146,7 +171,7 @@ struct profilis_named_fn_record {
 	__u64 dur_ns;
 	__u64 name_addr;   /* when name_object is not 0 */
 	__u32 name_object; /* 0: the name is in `name` */
-	__u32 _pad;
+	__u32 unreadable;  /* PROFILIS_STR_NAME: the kernel could not read the name */
 	char comm[PROFILIS_COMM_LEN];
 	char name[PROFILIS_NAME_MAX]; /* NUL-terminated (empty when unreadable) */
 };

@@ -21,13 +21,15 @@ static __always_inline __u32 text_limit(void)
 	return limit;
 }
 
-/* A NUL-terminated string of the traced process. */
-static __noinline void read_c_string(struct sql_text *t, const void *ptr)
+/* A NUL-terminated string of the traced process. Returns 0, or < 0 when it could not be read (its
+ * page is not mapped, or the address is bad): the text is then empty. */
+static __noinline int read_c_string(struct sql_text *t, const void *ptr)
 {
 	__u32 limit = text_limit();
 	long n = bpf_probe_read_user_str(t->text, limit, ptr);
 	t->len = n > 0 ? (__u32)(n - 1) : 0;
 	t->truncated = n > 0 && (__u32)n == limit;
+	return n < 0 ? -1 : 0;
 }
 
 /* The text into a DB record (which is in the ring buffer, so copied, not referenced). */

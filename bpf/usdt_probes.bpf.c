@@ -27,8 +27,17 @@ struct span_stack {
 	struct span spans[PROFILIS_MAX_DEPTH];
 };
 
+/* A begin marker's strings, kept until its end: each as its text, or as its address when it is a
+ * constant of the marker's object (by_address), or neither when it could not be read
+ * (unreadable). */
 struct req_frame {
 	__u64 start_ns;
+	__u64 method_addr;
+	__u64 route_addr;
+	__u32 object;
+	__u8 by_address; /* PROFILIS_STR_* */
+	__u8 unreadable; /* PROFILIS_STR_* */
+	__u16 _pad;
 	char method[PROFILIS_METHOD_MAX];
 	char route[PROFILIS_ROUTE_MAX];
 };
@@ -41,6 +50,12 @@ struct req_stack {
 
 struct db_frame {
 	__u64 start_ns;
+	__u64 vendor_addr;
+	__u64 query_addr;
+	__u32 object;
+	__u8 by_address; /* PROFILIS_STR_* */
+	__u8 unreadable; /* PROFILIS_STR_* */
+	__u16 _pad;
 	char vendor[PROFILIS_VENDOR_MAX];
 	struct sql_text sql;
 };
@@ -73,7 +88,8 @@ TASK_STORAGE(db_frames, struct db_stack);
  * lookup per hit, which bench/usdt_overhead.sh measures. */
 volatile __u32 tracing = 0;
 
-/* Indexed by marker object id - 1: the read-only memory whose strings the agent reads itself. */
+/* Indexed by marker object id - 1 (the attach cookie of every marker probe): the read-only memory
+ * whose strings the agent reads itself. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PROFILIS_MAX_MARKER_OBJECTS);
@@ -166,16 +182,45 @@ static __always_inline int on_fn_begin(void)
 	return 0;
 }
 
-/* The marker object `object` (an attach cookie, 0 for none) when `name` points into its read-only
- * memory, else 0. */
-static __always_inline __u32 const_name_object(__u64 object, void *name)
+/* The read-only memory of marker object `object` (an attach cookie, 0 for none), or NULL. */
+static __always_inline struct profilis_address_range *marker_range(__u64 object)
 {
 	__u32 index = (__u32)object - 1;
 	if (object == 0 || object > PROFILIS_MAX_MARKER_OBJECTS)
 		return 0;
-	struct profilis_address_range *range = bpf_map_lookup_elem(&marker_objects, &index);
-	__u64 addr = (__u64)name;
-	return range && addr >= range->start && addr < range->end ? (__u32)object : 0;
+	return bpf_map_lookup_elem(&marker_objects, &index);
+}
+
+/* Whether `p` points into `range` (NULL: no range). */
+static __always_inline int in_range(const struct profilis_address_range *range, const void *p)
+{
+	__u64 addr = (__u64)p;
+	return range && addr >= range->start && addr < range->end;
+}
+
+/* The marker object `object` when `name` points into its read-only memory, else 0. */
+static __always_inline __u32 const_name_object(__u64 object, void *name)
+{
+	return in_range(marker_range(object), name) ? (__u32)object : 0;
+}
+
+/* A begin marker's string into its frame: its address when it is a constant of the marker's
+ * object (in `range`: the agent reads it from the file, and no page of the process need be mapped),
+ * else its text, read now. `bit` goes into *by_address for the first, into *unreadable when the
+ * text cannot be read (its page is not mapped, or the address is bad): the text is then empty. */
+static __always_inline void take_string(char *text, __u32 size, __u64 *addr, const void *ptr,
+					const struct profilis_address_range *range, __u8 bit,
+					__u8 *by_address, __u8 *unreadable)
+{
+	text[0] = 0;
+	*addr = 0;
+	if (in_range(range, ptr)) {
+		*addr = (__u64)ptr;
+		*by_address |= bit;
+	} else if (bpf_probe_read_user_str(text, size, ptr) < 0) {
+		text[0] = 0;
+		*unreadable |= bit;
+	}
 }
 
 /* All of an FN marker's record but the name's text. */
@@ -191,7 +236,7 @@ static __always_inline void fill_named_fn(struct profilis_named_fn_record *r, __
 	r->dur_ns = now - start;
 	r->name_addr = (__u64)name;
 	r->name_object = name_object;
-	r->_pad = 0;
+	r->unreadable = 0;
 	current_comm(r->comm);
 }
 
@@ -220,13 +265,15 @@ static __always_inline int on_fn_end(void *name, long error, __u64 object)
 	if (!r)
 		return 0;
 	fill_named_fn(r, tid, start, now, error, name, 0);
-	if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0)
+	if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0) {
 		r->name[0] = 0;
+		r->unreadable = PROFILIS_STR_NAME;
+	}
 	submit_record(r, sizeof(*r));
 	return 0;
 }
 
-static __always_inline int on_req_begin(void *method, void *route)
+static __always_inline int on_req_begin(void *method, void *route, __u64 object)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = traced_thread();
@@ -242,11 +289,15 @@ static __always_inline int on_req_begin(void *method, void *route)
 		return 0;
 	}
 	struct req_frame *f = &st->frames[d & (PROFILIS_MAX_REQ_DEPTH - 1)];
+	struct profilis_address_range *range = marker_range(object);
 	f->start_ns = now;
-	if (bpf_probe_read_user_str(f->method, sizeof(f->method), method) < 0)
-		f->method[0] = 0;
-	if (bpf_probe_read_user_str(f->route, sizeof(f->route), route) < 0)
-		f->route[0] = 0;
+	f->object = (__u32)object;
+	f->by_address = 0;
+	f->unreadable = 0;
+	take_string(f->method, sizeof(f->method), &f->method_addr, method, range,
+		    PROFILIS_STR_METHOD, &f->by_address, &f->unreadable);
+	take_string(f->route, sizeof(f->route), &f->route_addr, route, range, PROFILIS_STR_ROUTE,
+		    &f->by_address, &f->unreadable);
 	return 0;
 }
 
@@ -279,13 +330,19 @@ static __always_inline int on_req_end(long status)
 	r->start_ns = f->start_ns;
 	r->dur_ns = now - f->start_ns;
 	current_comm(r->comm);
+	r->method_addr = f->method_addr;
+	r->route_addr = f->route_addr;
+	r->object = f->object;
+	r->by_address = f->by_address;
+	r->unreadable = f->unreadable;
+	r->_pad = 0;
 	__builtin_memcpy(r->method, f->method, sizeof(r->method));
 	__builtin_memcpy(r->route, f->route, sizeof(r->route));
 	submit_record(r, sizeof(*r));
 	return 0;
 }
 
-static __always_inline int on_db_begin(void *vendor, void *query)
+static __always_inline int on_db_begin(void *vendor, void *query, __u64 object)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = traced_thread();
@@ -301,10 +358,23 @@ static __always_inline int on_db_begin(void *vendor, void *query)
 		return 0;
 	}
 	struct db_frame *f = &st->frames[d & (PROFILIS_MAX_DB_DEPTH - 1)];
+	struct profilis_address_range *range = marker_range(object);
 	f->start_ns = now;
-	if (bpf_probe_read_user_str(f->vendor, sizeof(f->vendor), vendor) < 0)
-		f->vendor[0] = 0;
-	read_c_string(&f->sql, query);
+	f->object = (__u32)object;
+	f->by_address = 0;
+	f->unreadable = 0;
+	take_string(f->vendor, sizeof(f->vendor), &f->vendor_addr, vendor, range,
+		    PROFILIS_STR_VENDOR, &f->by_address, &f->unreadable);
+	f->query_addr = 0;
+	if (in_range(range, query)) {
+		/* The agent reads it from the file, as much as --sql-max-bytes says. */
+		f->query_addr = (__u64)query;
+		f->by_address |= PROFILIS_STR_QUERY;
+		f->sql.len = 0;
+		f->sql.truncated = 0;
+	} else if (read_c_string(&f->sql, query) < 0) {
+		f->unreadable |= PROFILIS_STR_QUERY;
+	}
 	return 0;
 }
 
@@ -340,6 +410,12 @@ static __always_inline int on_db_end(long rows, long error)
 	r->rows = rows;
 	current_comm(r->comm);
 	__builtin_memcpy(r->vendor_name, f->vendor, sizeof(r->vendor_name));
+	r->vendor_addr = f->vendor_addr;
+	r->query_addr = f->query_addr;
+	r->object = f->object;
+	r->by_address = f->by_address;
+	r->unreadable = f->unreadable;
+	r->_pad = 0;
 	put_sql(r, &f->sql);
 	submit_record(r, sizeof(*r));
 	return 0;
@@ -372,13 +448,13 @@ int BPF_KPROBE(fn_end_regs, void *name, long error)
 SEC("usdt")
 int BPF_USDT(req_begin, void *method, void *route)
 {
-	return on_req_begin(method, route);
+	return on_req_begin(method, route, bpf_usdt_cookie(ctx));
 }
 
 SEC("uprobe")
 int BPF_KPROBE(req_begin_regs, void *method, void *route)
 {
-	return on_req_begin(method, route);
+	return on_req_begin(method, route, bpf_get_attach_cookie(ctx));
 }
 
 SEC("usdt")
@@ -396,13 +472,13 @@ int BPF_KPROBE(req_end_regs, long status)
 SEC("usdt")
 int BPF_USDT(db_begin, void *vendor, void *query)
 {
-	return on_db_begin(vendor, query);
+	return on_db_begin(vendor, query, bpf_usdt_cookie(ctx));
 }
 
 SEC("uprobe")
 int BPF_KPROBE(db_begin_regs, void *vendor, void *query)
 {
-	return on_db_begin(vendor, query);
+	return on_db_begin(vendor, query, bpf_get_attach_cookie(ctx));
 }
 
 SEC("usdt")

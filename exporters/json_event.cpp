@@ -20,6 +20,22 @@ const char* kind_name(EventKind kind) {
   return "FN";
 }
 
+const char* field_name(StringField field) {
+  switch (field) {
+    case StringField::kRoute:
+      return "route";
+    case StringField::kMethod:
+      return "method";
+    case StringField::kFn:
+      return "fn";
+    case StringField::kQuery:
+      return "query";
+    case StringField::kDbVendor:
+      return "db_vendor";
+  }
+  return "";
+}
+
 namespace {
 
 // The end of the run of bytes from `i` on that go into a JSON string as they are: printable ASCII
@@ -108,6 +124,21 @@ class ObjectWriter {
     key(name);
     out_ += value ? "true" : "false";
   }
+  // `"name":["a","b"]`: the names of the fields whose bits are in `fields`, in kStringFields order.
+  void field_names(std::string_view name, std::uint8_t fields) {
+    key(name);
+    out_ += '[';
+    bool first = true;
+    for (const StringField field : kStringFields) {
+      if ((fields & static_cast<std::uint8_t>(field)) == 0) continue;
+      if (!first) out_ += ',';
+      first = false;
+      out_ += '"';
+      out_ += field_name(field);
+      out_ += '"';
+    }
+    out_ += ']';
+  }
   void close() { out_ += pretty_ ? "\n}\n" : "}\n"; }
 
  private:
@@ -180,6 +211,10 @@ void append_json_event(std::string& out, const Event& event, JsonStyle style) {
   w.string("comm", event.comm);
   w.string("service", event.service);
   if (!event.container_id.empty()) w.string("container_id", event.container_id);
+  // Only the fields the event has (no "query" with --sql-text off).
+  std::uint8_t unreadable = event.unreadable;
+  if (event.query_omitted) unreadable &= ~static_cast<std::uint8_t>(StringField::kQuery);
+  if (unreadable != 0) w.field_names("unreadable", unreadable);
   w.close();
 }
 

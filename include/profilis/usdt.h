@@ -28,7 +28,9 @@
  * Markers pair per thread, begin with end, and nest: the agent reports a REQ when REQ_END follows
  * REQ_BEGIN on the same thread, an FN per FN_BEGIN/FN_END, a DB per DB_BEGIN/DB_END. Strings are
  * read when the begin marker fires (the route and the query) or the end marker fires (the FN name),
- * so they only need to live until then. `error` is any integer, non-zero meaning failed; `rows` is
+ * so they only need to live until then; string constants of the marker's own file are read by the
+ * agent from the file instead. A string the agent cannot read is reported empty and named in the
+ * event's "unreadable" field. `error` is any integer, non-zero meaning failed; `rows` is
  * the row count, -1 when unknown; `status` an HTTP status.
  *
  * Cost. Every marker is guarded by its is-enabled semaphore, which the kernel raises only in the
@@ -38,8 +40,8 @@
  * uprobe trampoline instead of a breakpoint trap. That call pushes below the stack pointer, where a
  * leaf function may keep live data (the x86-64 red zone), so the marker steps the stack pointer
  * over the 128-byte red zone around the site. Its arguments are passed in %rdi and %rsi (the
- * first and second), which lets the agent read them straight from the registers it is handed; an
- * FN name that is a string constant is read by the agent from the file, not on every hit.
+ * first and second), which lets the agent read them straight from the registers it is handed; a
+ * string that is a constant is read by the agent from the file, not on every hit.
  *
  * Define PROFILIS_USDT_DISABLE to compile every marker away. On targets other than x86-64 the
  * markers compile to nothing. The C++ scope guards need C++17 (std::uncaught_exceptions); the

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -41,10 +42,13 @@ bool UsdtRun::start_fixture(std::vector<std::string> argv) {
 
 bool UsdtRun::start_agent(const std::vector<std::string>& options, Sink sink) {
   sink_ = sink;
-  // --db none: no fixture uses a database client library, and the agent would otherwise probe the
-  // installed ones (and take ~0.1 s to detach each). DB markers are traced whatever --db says.
-  std::vector<std::string> argv = {PROFILIS_AGENT_BIN, "--pid", std::to_string(fixture_->pid()),
-                                   "--db", "none"};
+  // --db none unless the options say otherwise: the marker fixtures use no database client
+  // library, and the agent would otherwise probe the installed ones (and take ~0.1 s to detach
+  // each). DB markers are traced whatever --db says.
+  std::vector<std::string> argv = {PROFILIS_AGENT_BIN, "--pid", std::to_string(fixture_->pid())};
+  if (std::find(options.begin(), options.end(), "--db") == options.end()) {
+    argv.insert(argv.end(), {"--db", "none"});
+  }
   argv.insert(argv.end(), options.begin(), options.end());
   if (sink == Sink::kJsonl) {
     fs::create_directory(path("jsonl"));

@@ -24,8 +24,8 @@ class UsdtRun {
   // it does not come.
   bool start_fixture(std::vector<std::string> argv);
 
-  // Attaches the agent to the fixture with `options`; false (with a test failure) when it does not
-  // report tracing.
+  // Attaches the agent to the fixture with `options` (and --db none, unless they have --db); false
+  // (with a test failure) when it does not report tracing.
   bool start_agent(const std::vector<std::string>& options, Sink sink = Sink::kJsonl);
 
   // Sends "go", waits for the fixture to exit, then for the agent (which stops by itself once its

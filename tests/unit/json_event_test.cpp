@@ -467,6 +467,64 @@ TEST(JsonEvent, shouldWriteContainerIdLastWhenSet) {
   }
 }
 
+// Fields the kernel could not read are named, in the event's own field order whatever order they
+// were marked in, in one array after every other field.
+TEST(JsonEvent, shouldListUnreadableFieldsLastInTheEventsFieldOrder) {
+  Event r = req_event();
+  r.route.clear();
+  r.method.clear();
+  r.set_unreadable(StringField::kMethod);
+  r.set_unreadable(StringField::kRoute);
+  const std::string line = encode_event(r);
+  const std::string tail = R"("service":"api-svc","unreadable":["route","method"]})"
+                           "\n";
+  ASSERT_GE(line.size(), tail.size());
+  EXPECT_EQ(line.substr(line.size() - tail.size()), tail) << line;
+  EXPECT_EQ(json::parse(line)["route"], "");
+
+  Event d = db_event();
+  d.container_id = "0123456789abcdef";
+  d.set_unreadable(StringField::kDbVendor);
+  d.set_unreadable(StringField::kQuery);
+  const std::string db_line = encode_event(d);
+  const std::vector<std::string> keys = raw_key_sequence(db_line);
+  ASSERT_GE(keys.size(), 2u);
+  EXPECT_EQ(keys[keys.size() - 2], "container_id") << db_line;
+  EXPECT_EQ(keys.back(), "unreadable") << db_line;
+  EXPECT_EQ(json::parse(db_line)["unreadable"], json::array({"query", "db_vendor"}));
+
+  Event f = fn_event();
+  f.fn.clear();
+  f.set_unreadable(StringField::kFn);
+  EXPECT_EQ(json::parse(encode_event(f))["unreadable"], json::array({"fn"}));
+  std::string pretty;
+  append_json_event(pretty, f, JsonStyle::kPretty);
+  EXPECT_EQ(json::parse(pretty), json::parse(encode_event(f))) << pretty;
+}
+
+TEST(JsonEvent, shouldOmitUnreadableWhenEveryFieldWasRead) {
+  for (const Event& e : {fn_event(), req_event(), db_event()}) {
+    const std::string line = encode_event(e);
+    EXPECT_EQ(line.find("unreadable"), std::string::npos) << line;
+  }
+}
+
+// With --sql-text off there is no "query" field, so it cannot be named unreadable.
+TEST(JsonEvent, shouldNotNameAQueryLeftOut) {
+  Event d = db_event();
+  d.query_omitted = true;
+  d.set_unreadable(StringField::kQuery);
+  EXPECT_EQ(encode_event(d).find("unreadable"), std::string::npos) << encode_event(d);
+  d.set_unreadable(StringField::kDbVendor);
+  EXPECT_EQ(json::parse(encode_event(d))["unreadable"], json::array({"db_vendor"}));
+}
+
+TEST(JsonEvent, shouldNameEveryStringFieldByItsKey) {
+  std::vector<std::string> names;
+  for (const StringField field : kStringFields) names.emplace_back(field_name(field));
+  EXPECT_EQ(names, (std::vector<std::string>{"route", "method", "fn", "query", "db_vendor"}));
+}
+
 TEST(JsonEvent, shouldEndWithExactlyOneNewline) {
   for (Event e : {fn_event(), req_event(), db_event()}) {
     e.comm = "multi\nline\r\n";

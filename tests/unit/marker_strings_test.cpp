@@ -48,6 +48,14 @@ TEST_F(ObjectFileTest, shouldCutAtTheLimitLikeTheKernelDoes) {
   MarkerStrings strings;
   const auto id = strings.add(path_, {{.start = 0x1000, .end = 0x2000, .file_offset = 0}});
   EXPECT_EQ(strings.string_at(id, 0x1000, 128), std::string(127, 'n'));
+  // Each limit is its own cut, whichever was asked for first (an FN name and a query may start at
+  // the same address).
+  EXPECT_EQ(strings.string_at(id, 0x1000, 257), std::string(256, 'n'));
+  std::string out = "old";
+  EXPECT_TRUE(strings.read(id, 0x1000, 16, out));
+  EXPECT_EQ(out, std::string(15, 'n'));
+  EXPECT_FALSE(strings.read(id, 0x3000, 16, out));
+  EXPECT_EQ(out, std::string(15, 'n'));
 }
 
 // A run of adjacent mappings need not be contiguous in the file: a string that runs over the end

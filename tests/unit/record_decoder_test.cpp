@@ -107,6 +107,150 @@ TEST(RecordDecoder, shouldReadAConstantMarkerNameFromItsObjectFile) {
   EXPECT_FALSE(with_strings.decode(&r, size, e));
 }
 
+// Marker object 1: an object file whose bytes `contents` are mapped at 0x5000 (file offset 0).
+class MarkerObjectTest : public ::testing::Test {
+ protected:
+  void load(const std::string& contents) {
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("record_decoder_test." + std::to_string(getpid())))
+                                 .string();
+    std::ofstream(path, std::ios::binary) << contents;
+    object_ = strings_.add(path, {{.start = 0x5000, .end = 0x6000, .file_offset = 0}});
+    std::filesystem::remove(path);  // the open file stays readable
+  }
+  RecordDecoder with_strings(SqlTextMode mode = SqlTextMode::kRedacted,
+                             std::uint32_t sql_max_bytes = 256) const {
+    return RecordDecoder({}, {}, kOffset, mode, &strings_, sql_max_bytes);
+  }
+
+  MarkerStrings strings_;
+  std::uint32_t object_ = 0;
+};
+
+// A REQ marker's method and route that are constants of its object travel as addresses (the
+// kernel may not be able to read their page): the agent reads them from the file.
+TEST_F(MarkerObjectTest, shouldReadARequestsConstantStringsFromTheFile) {
+  load(std::string("GET") + '\0' + "/users/{id}" + '\0');
+  const RecordDecoder d = with_strings();
+  profilis_req_record r;
+  fill_header(r, PROFILIS_RECORD_REQ);
+  r.status = 200;
+  r.object = object_;
+  r.by_address = PROFILIS_STR_METHOD | PROFILIS_STR_ROUTE;
+  r.method_addr = 0x5000;
+  r.route_addr = 0x5004;
+  Event e;
+  ASSERT_TRUE(d.decode(&r, sizeof r, e));
+  EXPECT_EQ(e.method, "GET");
+  EXPECT_EQ(e.route, "/users/{id}");
+  EXPECT_EQ(e.unreadable, 0);
+  // One by address, the other as text the kernel read.
+  r.by_address = PROFILIS_STR_ROUTE;
+  std::strcpy(r.method, "POST");
+  ASSERT_TRUE(d.decode(&r, sizeof r, e));
+  EXPECT_EQ(e.method, "POST");
+  EXPECT_EQ(e.route, "/users/{id}");
+  // An object the agent never registered: undecodable, so counted.
+  r.object = object_ + 1;
+  EXPECT_FALSE(d.decode(&r, sizeof r, e));
+  r.object = object_;
+  EXPECT_FALSE(decoder().decode(&r, sizeof r, e));
+  for (const StringField field : kStringFields) EXPECT_EQ(d.unreadable_fields(field), 0u);
+}
+
+TEST_F(MarkerObjectTest, shouldReadADbMarkersConstantQueryFromTheFileAsTheKernelWouldHave) {
+  const std::string sql = "SELECT name FROM users WHERE id = 42";  // 36 bytes
+  load(std::string("postgresql") + '\0' + sql + '\0');
+  profilis_db_record r;
+  fill_header(r, PROFILIS_RECORD_DB);
+  r.vendor = 0;
+  r.rows = 1;
+  r.object = object_;
+  r.by_address = PROFILIS_STR_VENDOR | PROFILIS_STR_QUERY;
+  r.vendor_addr = 0x5000;
+  r.query_addr = 0x500b;
+  Event e;
+  ASSERT_TRUE(with_strings().decode(&r, sizeof r, e));
+  EXPECT_EQ(e.db_vendor, "postgresql");
+  EXPECT_EQ(e.query, "SELECT name FROM users WHERE id = ?");
+  ASSERT_TRUE(with_strings(SqlTextMode::kRaw).decode(&r, sizeof r, e));
+  EXPECT_EQ(e.query, sql);
+  // --sql-max-bytes counts the NUL, as the kernel's read does: 37 holds it all, 20 holds 19 bytes.
+  ASSERT_TRUE(with_strings(SqlTextMode::kRaw, 37).decode(&r, sizeof r, e));
+  EXPECT_EQ(e.query, sql);
+  ASSERT_TRUE(with_strings(SqlTextMode::kRaw, 20).decode(&r, sizeof r, e));
+  EXPECT_EQ(e.query, sql.substr(0, 19) + "\u2026");
+  ASSERT_TRUE(with_strings(SqlTextMode::kRedacted, 36).decode(&r, sizeof r, e));
+  EXPECT_EQ(e.query, "SELECT name FROM users WHERE id = ?\u2026");  // "4" of "42" was read
+  ASSERT_TRUE(with_strings(SqlTextMode::kOff).decode(&r, sizeof r, e));
+  EXPECT_TRUE(e.query_omitted);
+  EXPECT_EQ(e.db_vendor, "postgresql");
+  r.object = object_ + 1;
+  EXPECT_FALSE(with_strings().decode(&r, sizeof r, e));
+}
+
+// A string the kernel could not read is empty, named in the event and counted; never its text.
+TEST(RecordDecoder, shouldMarkAndCountStringsTheKernelCouldNotRead) {
+  const RecordDecoder d = decoder();
+  profilis_req_record req;
+  fill_header(req, PROFILIS_RECORD_REQ);
+  std::strcpy(req.method, "GET");
+  std::strcpy(req.route, "stale");
+  req.unreadable = PROFILIS_STR_ROUTE;
+  Event e;
+  ASSERT_TRUE(d.decode(&req, sizeof req, e));
+  EXPECT_EQ(e.method, "GET");
+  EXPECT_EQ(e.route, "");
+  EXPECT_TRUE(e.is_unreadable(StringField::kRoute));
+  EXPECT_FALSE(e.is_unreadable(StringField::kMethod));
+  req.unreadable = PROFILIS_STR_ROUTE | PROFILIS_STR_METHOD;
+  ASSERT_TRUE(d.decode(&req, sizeof req, e));
+  EXPECT_EQ(e.method, "");
+  EXPECT_EQ(e.unreadable, static_cast<std::uint8_t>(StringField::kRoute) |
+                              static_cast<std::uint8_t>(StringField::kMethod));
+
+  profilis_named_fn_record fn;
+  fill_header(fn, PROFILIS_RECORD_NAMED_FN);
+  fn.unreadable = PROFILIS_STR_NAME;
+  ASSERT_TRUE(d.decode(&fn, sizeof fn, e));
+  EXPECT_EQ(e.fn, "");
+  EXPECT_TRUE(e.is_unreadable(StringField::kFn));
+
+  profilis_db_record db;
+  fill_header(db, PROFILIS_RECORD_DB);
+  db.unreadable = PROFILIS_STR_QUERY | PROFILIS_STR_VENDOR;
+  db.truncated = 1;
+  ASSERT_TRUE(d.decode(&db, sizeof db, e));
+  EXPECT_EQ(e.query, "");
+  EXPECT_EQ(e.db_vendor, "");
+  EXPECT_TRUE(e.is_unreadable(StringField::kQuery));
+  EXPECT_TRUE(e.is_unreadable(StringField::kDbVendor));
+
+  EXPECT_EQ(d.unreadable_fields(StringField::kRoute), 2u);
+  EXPECT_EQ(d.unreadable_fields(StringField::kMethod), 1u);
+  EXPECT_EQ(d.unreadable_fields(StringField::kFn), 1u);
+  EXPECT_EQ(d.unreadable_fields(StringField::kQuery), 1u);
+  EXPECT_EQ(d.unreadable_fields(StringField::kDbVendor), 1u);
+
+  // The next event starts clean.
+  req.unreadable = 0;
+  ASSERT_TRUE(d.decode(&req, sizeof req, e));
+  EXPECT_EQ(e.unreadable, 0);
+  EXPECT_EQ(e.route, "stale");
+
+  // With --sql-text off there is no query to report unreadable.
+  const RecordDecoder off = decoder(SqlTextMode::kOff);
+  ASSERT_TRUE(off.decode(&db, sizeof db, e));
+  EXPECT_FALSE(e.is_unreadable(StringField::kQuery));
+  EXPECT_TRUE(e.is_unreadable(StringField::kDbVendor));
+  EXPECT_EQ(off.unreadable_fields(StringField::kQuery), 0u);
+
+  // Client-library records (vendor set) never carry marker bits: ignored there.
+  db.vendor = PROFILIS_DB_SQLITE;
+  ASSERT_TRUE(off.decode(&db, sizeof db, e));
+  EXPECT_EQ(e.unreadable, 0);
+}
+
 TEST(RecordDecoder, shouldNameADbMarkerRecordByTheVendorTheProgramGave) {
   profilis_db_record r;
   fill_header(r, PROFILIS_RECORD_DB);
