@@ -396,7 +396,7 @@ void run_agent(const Options& options) {
   std::atomic<bool> attached{true};
   std::unique_ptr<MetricsServer> server;  // declared last: its threads read everything above
   if (outputs.registry) {
-    register_health_metrics(*outputs.registry, program, collector, reader);
+    register_health_metrics(*outputs.registry, program, collector, reader, decoder);
     server = serve_metrics(options, *outputs.registry, attached);
   }
   std::fprintf(stderr,

@@ -4,6 +4,7 @@
 
 #include "agent/collector.h"
 #include "agent/loader.h"
+#include "agent/record_decoder.h"
 #include "agent/ring_reader.h"
 #include "exporters/prometheus_registry.h"
 
@@ -22,7 +23,16 @@ void add_dropped(Registry& registry, const std::string& stage, CallbackFamily::R
 }  // namespace
 
 void register_health_metrics(Registry& registry, const BpfPrograms& program,
-                             const Collector& collector, const RingReader& reader) {
+                             const Collector& collector, const RingReader& reader,
+                             const RecordDecoder& decoder) {
+  for (const StringField field : kStringFields) {
+    registry.add_callback_counter(
+        "profilis_unreadable_fields_total",
+        "String fields the kernel could not read from the traced process: reported empty and "
+        "named in the event's \"unreadable\" list",
+        {"field"}, {field_name(field)},
+        [&decoder, field] { return static_cast<double>(decoder.unreadable_fields(field)); });
+  }
   registry.add_callback_counter(
       "profilis_events_produced_total",
       "Events the probes produced; for each sink, produced = delivered + dropped (kernel, decoder "
