@@ -166,11 +166,15 @@ bool RecordDecoder::decode_req(const void* data, std::size_t size, Event& event)
 }
 
 bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) const {
+  // The record ends where its query's text does.
   constexpr std::size_t kHeader = offsetof(profilis_db_record, query);
-  if (size < sizeof(profilis_db_record)) return false;
+  if (size < kHeader) return false;
   profilis_db_record header;  // all but the text, which is read where it lies
   std::memcpy(&header, data, kHeader);
-  if (header.vendor > PROFILIS_DB_SQLITE || header.query_len > PROFILIS_SQL_MAX) return false;
+  if (header.vendor > PROFILIS_DB_SQLITE || header.query_len > PROFILIS_SQL_MAX ||
+      size < kHeader + header.query_len) {
+    return false;
+  }
   fill_common(event, EventKind::kDb, header.start_ns, header.dur_ns, header.pid, header.tid,
               header.comm);
   static constexpr DbVendor kVendors[] = {DbVendor::kPostgresql, DbVendor::kMysql,
@@ -185,8 +189,8 @@ bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) 
   }
   event.rows = header.rows;
   event.error = header.error != 0;
-  // Markers only (client-library records have neither bit set).
-  const bool query_unreadable = header.vendor == 0 && (header.unreadable & PROFILIS_STR_QUERY);
+  // Client libraries set only the query bit; markers may set both.
+  const bool query_unreadable = (header.unreadable & PROFILIS_STR_QUERY) != 0;
   const bool query_by_address = header.vendor == 0 && (header.by_address & PROFILIS_STR_QUERY);
   if (header.vendor == 0 && (header.unreadable & PROFILIS_STR_VENDOR)) {
     event.db_vendor.clear();

@@ -78,6 +78,7 @@ struct {
 /* Values larger than the BPF stack are built here, next to the probe hit's context (BPF functions
  * take at most five arguments, so the helpers below find pid, tid, time and return value here). */
 struct scratch {
+	struct profilis_db_record record; /* built here, then copied into the ring buffer */
 	struct pending pending;
 	struct handle_key key;
 	__u32 pid;
@@ -110,8 +111,10 @@ static __noinline void read_sized_string(struct sql_text *t, const void *ptr, __
 		n = (__u32)len;
 	if (n > PROFILIS_SQL_MAX)
 		n = PROFILIS_SQL_MAX;
-	t->len = bpf_probe_read_user(t->text, n, ptr) == 0 ? n : 0;
+	const int failed = n > 0 && bpf_probe_read_user(t->text, n, ptr) != 0;
+	t->len = failed ? 0 : n;
 	t->truncated = len > n;
+	t->unreadable = failed;
 }
 
 static __always_inline void set_key(struct handle_key *key, __u32 pid, __u64 handle)
@@ -123,10 +126,7 @@ static __always_inline void set_key(struct handle_key *key, __u32 pid, __u64 han
 
 static __noinline void emit(struct scratch *s, const struct pending *p, __u32 error)
 {
-	struct profilis_db_record *r = reserve_record(sizeof(*r));
-	if (!r)
-		return;
-
+	struct profilis_db_record *r = &s->record;
 	r->kind = PROFILIS_RECORD_DB;
 	r->pid = s->pid;
 	r->tid = s->tid;
@@ -142,7 +142,7 @@ static __noinline void emit(struct scratch *s, const struct pending *p, __u32 er
 	r->by_address = 0;
 	r->unreadable = 0;
 	put_sql(r, &p->sql);
-	submit_record(r, sizeof(*r));
+	output_record(r, db_record_size(r));
 }
 
 /* A synchronous call's event: its text is in s->pending.sql. */
@@ -223,6 +223,7 @@ static __noinline void recall_text(struct scratch *s, __u64 handle, __u64 name)
 	struct sql_text *known = bpf_map_lookup_elem(&statement_texts, &s->key);
 	s->pending.sql.len = 0;
 	s->pending.sql.truncated = 0;
+	s->pending.sql.unreadable = 0;
 	if (known) {
 		__u32 n = known->len;
 		if (n > PROFILIS_SQL_MAX)
@@ -230,6 +231,7 @@ static __noinline void recall_text(struct scratch *s, __u64 handle, __u64 name)
 		if (bpf_probe_read_kernel(s->pending.sql.text, n, known->text) == 0)
 			s->pending.sql.len = n;
 		s->pending.sql.truncated = known->truncated;
+		s->pending.sql.unreadable = known->unreadable;
 	}
 }
 

@@ -116,6 +116,7 @@ enum profilis_string_field {
 	PROFILIS_STR_NAME = 1 << 0,
 };
 
+/* In the ring buffer a DB record ends after query_len bytes of query[]. */
 struct profilis_db_record {
 	__u32 kind; /* PROFILIS_RECORD_DB */
 	__u32 pid;
@@ -128,7 +129,7 @@ struct profilis_db_record {
 	__s64 rows; /* -1 when unknown */
 	char comm[PROFILIS_COMM_LEN];
 	char vendor_name[PROFILIS_VENDOR_MAX]; /* NUL-terminated; only when vendor is 0 */
-	/* DB markers only (0 from client libraries): */
+	/* DB markers only (0 from client libraries, but for PROFILIS_STR_QUERY in unreadable): */
 	__u64 vendor_addr; /* when PROFILIS_STR_VENDOR is in by_address */
 	__u64 query_addr;  /* when PROFILIS_STR_QUERY is in by_address */
 	__u32 object;	   /* the marker object of the addresses */

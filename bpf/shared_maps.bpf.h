@@ -56,14 +56,33 @@ static __always_inline void *reserve_record(__u64 size)
  * missed in a race between CPUs is caught at the next one. */
 const volatile __u64 wakeup_bytes = 256 << 10;
 
+/* The wakeup flag for a record that takes the bytes waiting from `before` to `after`. */
+static __always_inline __u64 wakeup_flag(__u64 before, __u64 after)
+{
+	__u64 step = wakeup_bytes ? wakeup_bytes : 1;
+	return after / step != before / step ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* 8: the ring buffer's header of each record. */
+#define PROFILIS_RINGBUF_HEADER 8
+
 static __always_inline void submit_record(void *record, __u64 size)
 {
 	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 step = wakeup_bytes ? wakeup_bytes : 1;
-	/* 8: the ring buffer's record header. */
-	__u64 before = waiting > size + 8 ? waiting - size - 8 : 0;
-	bpf_ringbuf_submit(record, waiting / step != before / step ? BPF_RB_FORCE_WAKEUP
-								   : BPF_RB_NO_WAKEUP);
+	__u64 used = size + PROFILIS_RINGBUF_HEADER;
+	bpf_ringbuf_submit(record, wakeup_flag(waiting > used ? waiting - used : 0, waiting));
+}
+
+/* A record built in a buffer of the program's, copied into the ring buffer: for records whose size
+ * is known only at run time (a DB record ends where its query's text does, so a short query takes
+ * a tenth of the room of the longest). Counted like reserve_record. */
+static __always_inline void output_record(void *record, __u64 size)
+{
+	increment_counter(PROFILIS_COUNT_PRODUCED);
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flag = wakeup_flag(waiting, waiting + size + PROFILIS_RINGBUF_HEADER);
+	if (bpf_ringbuf_output(&events, record, size, flag))
+		increment_counter(PROFILIS_DROP_RINGBUF_FULL);
 }
 
 /* The per-thread entry of `map` for `tid`, created from `empty` (a value too large for the BPF

@@ -66,6 +66,14 @@ struct db_stack {
 	struct db_frame frames[PROFILIS_MAX_DB_DEPTH];
 };
 
+/* A DB record is built here and copied into the ring buffer, as long as its query's text. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct profilis_db_record);
+} db_record_space SEC(".maps");
+
 /* Per-thread state lives in task storage: created zeroed on a thread's first marker, freed with
  * the thread, and found without a hash lookup. FN markers and --usdt pairs have stacks of their
  * own, so that a pair that does not nest with the markers (a query started in one function and
@@ -372,6 +380,7 @@ static __always_inline int on_db_begin(void *vendor, void *query, __u64 object)
 		f->by_address |= PROFILIS_STR_QUERY;
 		f->sql.len = 0;
 		f->sql.truncated = 0;
+		f->sql.unreadable = 0;
 	} else if (read_c_string(&f->sql, query) < 0) {
 		f->unreadable |= PROFILIS_STR_QUERY;
 	}
@@ -396,10 +405,10 @@ static __always_inline int on_db_end(long rows, long error)
 	struct db_frame *f = &st->frames[d & (PROFILIS_MAX_DB_DEPTH - 1)];
 	if (now - f->start_ns < min_duration_ns)
 		return 0;
-	struct profilis_db_record *r = reserve_record(sizeof(*r));
+	__u32 zero = 0;
+	struct profilis_db_record *r = bpf_map_lookup_elem(&db_record_space, &zero);
 	if (!r)
 		return 0;
-
 	r->kind = PROFILIS_RECORD_DB;
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->tid = tid;
@@ -417,7 +426,7 @@ static __always_inline int on_db_end(long rows, long error)
 	r->unreadable = f->unreadable;
 	r->_pad = 0;
 	put_sql(r, &f->sql);
-	submit_record(r, sizeof(*r));
+	output_record(r, db_record_size(r));
 	return 0;
 }
 

@@ -271,6 +271,24 @@ TEST(RecordDecoder, shouldNameADbMarkerRecordByTheVendorTheProgramGave) {
   EXPECT_EQ(e.db_vendor, "sqlite");
 }
 
+TEST(RecordDecoder, shouldDecodeADbRecordThatEndsWithItsQuerysText) {
+  profilis_db_record r;
+  fill_header(r, PROFILIS_RECORD_DB);
+  r.vendor = PROFILIS_DB_POSTGRESQL;
+  const char sql[] = "SELECT 1";
+  std::memcpy(r.query, sql, sizeof sql - 1);
+  r.query_len = sizeof sql - 1;
+  const std::size_t size = offsetof(profilis_db_record, query) + r.query_len;
+  Event e;
+  ASSERT_TRUE(decoder(SqlTextMode::kRaw).decode(&r, size, e));
+  EXPECT_EQ(e.query, "SELECT 1");
+  EXPECT_EQ(e.db_vendor, "postgresql");
+  EXPECT_FALSE(decoder().decode(&r, size - 1, e)) << "a record cut inside its text";
+  r.query_len = 0;
+  ASSERT_TRUE(decoder().decode(&r, offsetof(profilis_db_record, query), e));
+  EXPECT_EQ(e.query, "");
+}
+
 TEST(RecordDecoder, shouldNameAUsdtPointByItsCookie) {
   profilis_fn_record r;
   fill_header(r, PROFILIS_RECORD_FN);
