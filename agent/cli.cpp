@@ -29,7 +29,7 @@ constexpr const char* kDescription =
 
 struct RawOptions {  // options parsed further after CLI11 is done
   std::string min_duration, duration, console, db = "auto", sql_text = "redacted";
-  std::string ring_buffer_size = "16M";
+  std::string ring_buffer_size = "8M";
 };
 
 void add_options(CLI::App& app, Options& o, RawOptions& raw) {

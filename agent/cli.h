@@ -32,7 +32,7 @@ struct Options {
   std::string instance;                           // empty: the host name
   std::string worker;                             // empty: each event's pid
   std::string service;                            // empty: each target's comm
-  std::uint32_t ring_buffer_bytes = 16u << 20;
+  std::uint32_t ring_buffer_bytes = 8u << 20;
   std::size_t queue_size = 8192;  // per sink
   std::size_t batch_max = 256;
   std::chrono::milliseconds flush_interval{500};

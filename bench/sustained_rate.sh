@@ -40,7 +40,7 @@ for mode in $modes; do
     exec 3>"$dir/run/go"
     probes=(--db none)
     [[ $mode == fn ]] && probes+=(--fn burst_target)
-    "$agent" --pid "$burst_pid" "${probes[@]}" --jsonl-dir "$dir/run/jsonl" --console \
+    "$agent" --pid "$burst_pid" "${probes[@]}" ${AGENT_ARGS:-} --jsonl-dir "$dir/run/jsonl" --console \
       --prometheus "127.0.0.1:$port" >/dev/null 2>"$dir/run/agent.err" &
     agent_pid=$!
     for _ in $(seq 300); do grep -q "profilis-agent: tracing" "$dir/run/agent.err" && break; sleep 0.1; done

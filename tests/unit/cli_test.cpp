@@ -59,7 +59,7 @@ TEST(ParseCli, shouldUseDocumentedDefaults) {
   EXPECT_EQ(o.batch_max, 256u);
   EXPECT_EQ(o.flush_interval, 500ms);
   EXPECT_EQ(o.sink_timeout, 1000ms);
-  EXPECT_EQ(o.ring_buffer_bytes, 16u << 20);
+  EXPECT_EQ(o.ring_buffer_bytes, 8u << 20);
   EXPECT_EQ(o.jsonl_prefix, "profilis");
   EXPECT_FALSE(o.jsonl_dir.has_value());
   EXPECT_FALSE(o.console.has_value());
