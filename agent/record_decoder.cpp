@@ -147,17 +147,19 @@ bool RecordDecoder::decode_req(const void* data, std::size_t size, Event& event)
   std::memcpy(&record, data, sizeof record);
   fill_common(event, EventKind::kReq, record.start_ns, record.dur_ns, record.pid, record.tid,
               record.comm);
-  if (!marker_string(record.by_address & PROFILIS_STR_METHOD, record.object, record.method_addr,
-                     PROFILIS_METHOD_MAX, bounded(record.method), event.method) ||
-      !marker_string(record.by_address & PROFILIS_STR_ROUTE, record.object, record.route_addr,
-                     PROFILIS_ROUTE_MAX, bounded(record.route), event.route)) {
+  if (!marker_string(record.strings.by_address & PROFILIS_STR_METHOD, record.strings.object,
+                     record.strings.addr[0], PROFILIS_METHOD_MAX, bounded(record.method),
+                     event.method) ||
+      !marker_string(record.strings.by_address & PROFILIS_STR_ROUTE, record.strings.object,
+                     record.strings.addr[1], PROFILIS_ROUTE_MAX, bounded(record.route),
+                     event.route)) {
     return false;
   }
-  if (record.unreadable & PROFILIS_STR_ROUTE) {
+  if (record.strings.unreadable & PROFILIS_STR_ROUTE) {
     event.route.clear();
     set_unreadable(event, StringField::kRoute);
   }
-  if (record.unreadable & PROFILIS_STR_METHOD) {
+  if (record.strings.unreadable & PROFILIS_STR_METHOD) {
     event.method.clear();
     set_unreadable(event, StringField::kMethod);
   }
@@ -180,8 +182,9 @@ bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) 
   static constexpr DbVendor kVendors[] = {DbVendor::kPostgresql, DbVendor::kMysql,
                                           DbVendor::kSqlite};
   if (header.vendor == 0) {  // a DB marker's: the vendor the program named
-    if (!marker_string(header.by_address & PROFILIS_STR_VENDOR, header.object, header.vendor_addr,
-                       PROFILIS_VENDOR_MAX, bounded(header.vendor_name), event.db_vendor)) {
+    if (!marker_string(header.strings.by_address & PROFILIS_STR_VENDOR, header.strings.object,
+                       header.strings.addr[0], PROFILIS_VENDOR_MAX, bounded(header.vendor_name),
+                       event.db_vendor)) {
       return false;
     }
   } else {
@@ -190,9 +193,10 @@ bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) 
   event.rows = header.rows;
   event.error = header.error != 0;
   // Client libraries set only the query bit; markers may set both.
-  const bool query_unreadable = (header.unreadable & PROFILIS_STR_QUERY) != 0;
-  const bool query_by_address = header.vendor == 0 && (header.by_address & PROFILIS_STR_QUERY);
-  if (header.vendor == 0 && (header.unreadable & PROFILIS_STR_VENDOR)) {
+  const bool query_unreadable = (header.strings.unreadable & PROFILIS_STR_QUERY) != 0;
+  const bool query_by_address =
+      header.vendor == 0 && (header.strings.by_address & PROFILIS_STR_QUERY);
+  if (header.vendor == 0 && (header.strings.unreadable & PROFILIS_STR_VENDOR)) {
     event.db_vendor.clear();
     set_unreadable(event, StringField::kDbVendor);
   }
@@ -210,8 +214,8 @@ bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) 
   } else if (query_by_address && sql_text_ != SqlTextMode::kOff) {
     // A constant of the marker's object, read from the file: cut where the kernel would have cut
     // it (sql_max_bytes with the NUL), but marked cut only when there was more.
-    if (!marker_strings_ ||
-        !marker_strings_->read(header.object, header.query_addr, sql_max_bytes_ + 1, query_text_)) {
+    if (!marker_strings_ || !marker_strings_->read(header.strings.object, header.strings.addr[1],
+                                                   sql_max_bytes_ + 1, query_text_)) {
       return false;
     }
     truncated = query_text_.size() > sql_max_bytes_ - 1;

@@ -136,11 +136,7 @@ static __noinline void emit(struct scratch *s, const struct pending *p, __u32 er
 	r->dur_ns = s->now - p->start_ns;
 	r->rows = p->rows;
 	current_comm(r->comm);
-	r->vendor_addr = 0;
-	r->query_addr = 0;
-	r->object = 0;
-	r->by_address = 0;
-	r->unreadable = 0;
+	__builtin_memset(&r->strings, 0, sizeof(r->strings));
 	put_sql(r, &p->sql);
 	output_record(r, db_record_size(r));
 }

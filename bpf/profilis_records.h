@@ -116,6 +116,16 @@ enum profilis_string_field {
 	PROFILIS_STR_NAME = 1 << 0,
 };
 
+/* How the two strings of a REQ or DB marker travel (bits as above; addr[0] and addr[1] are the
+ * addresses of the strings with bit 1 << 0 and 1 << 1). */
+struct profilis_marker_strings {
+	__u64 addr[2];
+	__u32 object;
+	__u8 by_address;
+	__u8 unreadable;
+	__u16 _pad;
+};
+
 /* In the ring buffer a DB record ends after query_len bytes of query[]. */
 struct profilis_db_record {
 	__u32 kind; /* PROFILIS_RECORD_DB */
@@ -129,13 +139,8 @@ struct profilis_db_record {
 	__s64 rows; /* -1 when unknown */
 	char comm[PROFILIS_COMM_LEN];
 	char vendor_name[PROFILIS_VENDOR_MAX]; /* NUL-terminated; only when vendor is 0 */
-	/* DB markers only (0 from client libraries, but for PROFILIS_STR_QUERY in unreadable): */
-	__u64 vendor_addr; /* when PROFILIS_STR_VENDOR is in by_address */
-	__u64 query_addr;  /* when PROFILIS_STR_QUERY is in by_address */
-	__u32 object;	   /* the marker object of the addresses */
-	__u8 by_address;   /* PROFILIS_STR_* */
-	__u8 unreadable;   /* PROFILIS_STR_* */
-	__u16 _pad;
+	/* addr: vendor, query. Client libraries set only PROFILIS_STR_QUERY in unreadable. */
+	struct profilis_marker_strings strings;
 	__u32 query_len; /* bytes of query[] that hold text (0: text unknown) */
 	__u32 _pad2;
 	char query[PROFILIS_SQL_MAX];
@@ -149,12 +154,7 @@ struct profilis_req_record {
 	__u64 start_ns; /* CLOCK_MONOTONIC */
 	__u64 dur_ns;
 	char comm[PROFILIS_COMM_LEN];
-	__u64 method_addr; /* when PROFILIS_STR_METHOD is in by_address */
-	__u64 route_addr;  /* when PROFILIS_STR_ROUTE is in by_address */
-	__u32 object;	   /* the marker object of the addresses */
-	__u8 by_address;   /* PROFILIS_STR_* */
-	__u8 unreadable;   /* PROFILIS_STR_* */
-	__u16 _pad;
+	struct profilis_marker_strings strings; /* addr: method, route */
 	char method[PROFILIS_METHOD_MAX]; /* NUL-terminated (empty when by address or unreadable) */
 	char route[PROFILIS_ROUTE_MAX];
 };

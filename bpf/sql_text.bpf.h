@@ -34,8 +34,7 @@ static __noinline int read_c_string(struct sql_text *t, const void *ptr)
 	return n < 0 ? -1 : 0;
 }
 
-/* The text into a DB record (which is in the ring buffer, so copied, not referenced); call after
- * the record's `unreadable` is set. */
+/* The text into a DB record (copied, not referenced); call after the record's strings are set. */
 static __always_inline void put_sql(struct profilis_db_record *r, const struct sql_text *t)
 {
 	__u32 n = t->len;
@@ -44,7 +43,7 @@ static __always_inline void put_sql(struct profilis_db_record *r, const struct s
 	r->query_len = bpf_probe_read_kernel(r->query, n, t->text) == 0 ? n : 0;
 	r->truncated = t->truncated != 0;
 	if (t->unreadable)
-		r->unreadable |= PROFILIS_STR_QUERY;
+		r->strings.unreadable |= PROFILIS_STR_QUERY;
 }
 
 /* The bytes of a DB record that hold something: its header and its query's text. */

@@ -32,12 +32,7 @@ struct span_stack {
  * (unreadable). */
 struct req_frame {
 	__u64 start_ns;
-	__u64 method_addr;
-	__u64 route_addr;
-	__u32 object;
-	__u8 by_address; /* PROFILIS_STR_* */
-	__u8 unreadable; /* PROFILIS_STR_* */
-	__u16 _pad;
+	struct profilis_marker_strings strings;
 	char method[PROFILIS_METHOD_MAX];
 	char route[PROFILIS_ROUTE_MAX];
 };
@@ -50,12 +45,7 @@ struct req_stack {
 
 struct db_frame {
 	__u64 start_ns;
-	__u64 vendor_addr;
-	__u64 query_addr;
-	__u32 object;
-	__u8 by_address; /* PROFILIS_STR_* */
-	__u8 unreadable; /* PROFILIS_STR_* */
-	__u16 _pad;
+	struct profilis_marker_strings strings;
 	char vendor[PROFILIS_VENDOR_MAX];
 	struct sql_text sql;
 };
@@ -212,22 +202,28 @@ static __always_inline __u32 const_name_object(__u64 object, void *name)
 	return in_range(marker_range(object), name) ? (__u32)object : 0;
 }
 
-/* A begin marker's string into its frame: its address when it is a constant of the marker's
- * object (in `range`: the agent reads it from the file, and no page of the process need be mapped),
- * else its text, read now. `bit` goes into *by_address for the first, into *unreadable when the
- * text cannot be read (its page is not mapped, or the address is bad): the text is then empty. */
-static __always_inline void take_string(char *text, __u32 size, __u64 *addr, const void *ptr,
-					const struct profilis_address_range *range, __u8 bit,
-					__u8 *by_address, __u8 *unreadable)
+/* Starts a begin marker's strings for marker object `object`. */
+static __always_inline void start_strings(struct profilis_marker_strings *strings, __u64 object)
+{
+	__builtin_memset(strings, 0, sizeof(*strings));
+	strings->object = (__u32)object;
+}
+
+/* A begin marker's string `index` (0 or 1) into its frame: its address when it is a constant of
+ * the marker's object (in `range`: the agent reads it from the file, and no page of the process
+ * need be mapped), else its text, read now; marked unreadable when the text cannot be read (its
+ * page is not mapped, or the address is bad): the text is then empty. */
+static __always_inline void take_string(struct profilis_marker_strings *strings, int index,
+					char *text, __u32 size, const void *ptr,
+					const struct profilis_address_range *range)
 {
 	text[0] = 0;
-	*addr = 0;
 	if (in_range(range, ptr)) {
-		*addr = (__u64)ptr;
-		*by_address |= bit;
+		strings->addr[index & 1] = (__u64)ptr;
+		strings->by_address |= 1 << index;
 	} else if (bpf_probe_read_user_str(text, size, ptr) < 0) {
 		text[0] = 0;
-		*unreadable |= bit;
+		strings->unreadable |= 1 << index;
 	}
 }
 
@@ -299,13 +295,9 @@ static __always_inline int on_req_begin(void *method, void *route, __u64 object)
 	struct req_frame *f = &st->frames[d & (PROFILIS_MAX_REQ_DEPTH - 1)];
 	struct profilis_address_range *range = marker_range(object);
 	f->start_ns = now;
-	f->object = (__u32)object;
-	f->by_address = 0;
-	f->unreadable = 0;
-	take_string(f->method, sizeof(f->method), &f->method_addr, method, range,
-		    PROFILIS_STR_METHOD, &f->by_address, &f->unreadable);
-	take_string(f->route, sizeof(f->route), &f->route_addr, route, range, PROFILIS_STR_ROUTE,
-		    &f->by_address, &f->unreadable);
+	start_strings(&f->strings, object);
+	take_string(&f->strings, 0, f->method, sizeof(f->method), method, range); /* METHOD */
+	take_string(&f->strings, 1, f->route, sizeof(f->route), route, range);	  /* ROUTE */
 	return 0;
 }
 
@@ -338,12 +330,7 @@ static __always_inline int on_req_end(long status)
 	r->start_ns = f->start_ns;
 	r->dur_ns = now - f->start_ns;
 	current_comm(r->comm);
-	r->method_addr = f->method_addr;
-	r->route_addr = f->route_addr;
-	r->object = f->object;
-	r->by_address = f->by_address;
-	r->unreadable = f->unreadable;
-	r->_pad = 0;
+	r->strings = f->strings;
 	__builtin_memcpy(r->method, f->method, sizeof(r->method));
 	__builtin_memcpy(r->route, f->route, sizeof(r->route));
 	submit_record(r, sizeof(*r));
@@ -368,21 +355,17 @@ static __always_inline int on_db_begin(void *vendor, void *query, __u64 object)
 	struct db_frame *f = &st->frames[d & (PROFILIS_MAX_DB_DEPTH - 1)];
 	struct profilis_address_range *range = marker_range(object);
 	f->start_ns = now;
-	f->object = (__u32)object;
-	f->by_address = 0;
-	f->unreadable = 0;
-	take_string(f->vendor, sizeof(f->vendor), &f->vendor_addr, vendor, range,
-		    PROFILIS_STR_VENDOR, &f->by_address, &f->unreadable);
-	f->query_addr = 0;
+	start_strings(&f->strings, object);
+	take_string(&f->strings, 0, f->vendor, sizeof(f->vendor), vendor, range); /* VENDOR */
 	if (in_range(range, query)) {
 		/* The agent reads it from the file, as much as --sql-max-bytes says. */
-		f->query_addr = (__u64)query;
-		f->by_address |= PROFILIS_STR_QUERY;
+		f->strings.addr[1] = (__u64)query;
+		f->strings.by_address |= PROFILIS_STR_QUERY;
 		f->sql.len = 0;
 		f->sql.truncated = 0;
 		f->sql.unreadable = 0;
 	} else if (read_c_string(&f->sql, query) < 0) {
-		f->unreadable |= PROFILIS_STR_QUERY;
+		f->strings.unreadable |= PROFILIS_STR_QUERY;
 	}
 	return 0;
 }
@@ -419,12 +402,7 @@ static __always_inline int on_db_end(long rows, long error)
 	r->rows = rows;
 	current_comm(r->comm);
 	__builtin_memcpy(r->vendor_name, f->vendor, sizeof(r->vendor_name));
-	r->vendor_addr = f->vendor_addr;
-	r->query_addr = f->query_addr;
-	r->object = f->object;
-	r->by_address = f->by_address;
-	r->unreadable = f->unreadable;
-	r->_pad = 0;
+	r->strings = f->strings;
 	put_sql(r, &f->sql);
 	output_record(r, db_record_size(r));
 	return 0;

@@ -95,6 +95,9 @@ class TempDir {
   std::string path_;
 };
 
+// A loopback port nothing listens on right now (the kernel's pick for an ephemeral bind).
+int free_port();
+
 // The contents of a file, or nothing when it cannot be read.
 std::optional<std::string> read_file(const std::string& path);
 

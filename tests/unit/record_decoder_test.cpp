@@ -135,25 +135,25 @@ TEST_F(MarkerObjectTest, shouldReadARequestsConstantStringsFromTheFile) {
   profilis_req_record r;
   fill_header(r, PROFILIS_RECORD_REQ);
   r.status = 200;
-  r.object = object_;
-  r.by_address = PROFILIS_STR_METHOD | PROFILIS_STR_ROUTE;
-  r.method_addr = 0x5000;
-  r.route_addr = 0x5004;
+  r.strings.object = object_;
+  r.strings.by_address = PROFILIS_STR_METHOD | PROFILIS_STR_ROUTE;
+  r.strings.addr[0] = 0x5000;
+  r.strings.addr[1] = 0x5004;
   Event e;
   ASSERT_TRUE(d.decode(&r, sizeof r, e));
   EXPECT_EQ(e.method, "GET");
   EXPECT_EQ(e.route, "/users/{id}");
   EXPECT_EQ(e.unreadable, 0);
   // One by address, the other as text the kernel read.
-  r.by_address = PROFILIS_STR_ROUTE;
+  r.strings.by_address = PROFILIS_STR_ROUTE;
   std::strcpy(r.method, "POST");
   ASSERT_TRUE(d.decode(&r, sizeof r, e));
   EXPECT_EQ(e.method, "POST");
   EXPECT_EQ(e.route, "/users/{id}");
   // An object the agent never registered: undecodable, so counted.
-  r.object = object_ + 1;
+  r.strings.object = object_ + 1;
   EXPECT_FALSE(d.decode(&r, sizeof r, e));
-  r.object = object_;
+  r.strings.object = object_;
   EXPECT_FALSE(decoder().decode(&r, sizeof r, e));
   for (const StringField field : kStringFields) EXPECT_EQ(d.unreadable_fields(field), 0u);
 }
@@ -165,10 +165,10 @@ TEST_F(MarkerObjectTest, shouldReadADbMarkersConstantQueryFromTheFileAsTheKernel
   fill_header(r, PROFILIS_RECORD_DB);
   r.vendor = 0;
   r.rows = 1;
-  r.object = object_;
-  r.by_address = PROFILIS_STR_VENDOR | PROFILIS_STR_QUERY;
-  r.vendor_addr = 0x5000;
-  r.query_addr = 0x500b;
+  r.strings.object = object_;
+  r.strings.by_address = PROFILIS_STR_VENDOR | PROFILIS_STR_QUERY;
+  r.strings.addr[0] = 0x5000;
+  r.strings.addr[1] = 0x500b;
   Event e;
   ASSERT_TRUE(with_strings().decode(&r, sizeof r, e));
   EXPECT_EQ(e.db_vendor, "postgresql");
@@ -185,7 +185,7 @@ TEST_F(MarkerObjectTest, shouldReadADbMarkersConstantQueryFromTheFileAsTheKernel
   ASSERT_TRUE(with_strings(SqlTextMode::kOff).decode(&r, sizeof r, e));
   EXPECT_TRUE(e.query_omitted);
   EXPECT_EQ(e.db_vendor, "postgresql");
-  r.object = object_ + 1;
+  r.strings.object = object_ + 1;
   EXPECT_FALSE(with_strings().decode(&r, sizeof r, e));
 }
 
@@ -196,14 +196,14 @@ TEST(RecordDecoder, shouldMarkAndCountStringsTheKernelCouldNotRead) {
   fill_header(req, PROFILIS_RECORD_REQ);
   std::strcpy(req.method, "GET");
   std::strcpy(req.route, "stale");
-  req.unreadable = PROFILIS_STR_ROUTE;
+  req.strings.unreadable = PROFILIS_STR_ROUTE;
   Event e;
   ASSERT_TRUE(d.decode(&req, sizeof req, e));
   EXPECT_EQ(e.method, "GET");
   EXPECT_EQ(e.route, "");
   EXPECT_TRUE(e.is_unreadable(StringField::kRoute));
   EXPECT_FALSE(e.is_unreadable(StringField::kMethod));
-  req.unreadable = PROFILIS_STR_ROUTE | PROFILIS_STR_METHOD;
+  req.strings.unreadable = PROFILIS_STR_ROUTE | PROFILIS_STR_METHOD;
   ASSERT_TRUE(d.decode(&req, sizeof req, e));
   EXPECT_EQ(e.method, "");
   EXPECT_EQ(e.unreadable, static_cast<std::uint8_t>(StringField::kRoute) |
@@ -218,7 +218,7 @@ TEST(RecordDecoder, shouldMarkAndCountStringsTheKernelCouldNotRead) {
 
   profilis_db_record db;
   fill_header(db, PROFILIS_RECORD_DB);
-  db.unreadable = PROFILIS_STR_QUERY | PROFILIS_STR_VENDOR;
+  db.strings.unreadable = PROFILIS_STR_QUERY | PROFILIS_STR_VENDOR;
   db.truncated = 1;
   ASSERT_TRUE(d.decode(&db, sizeof db, e));
   EXPECT_EQ(e.query, "");
@@ -233,7 +233,7 @@ TEST(RecordDecoder, shouldMarkAndCountStringsTheKernelCouldNotRead) {
   EXPECT_EQ(d.unreadable_fields(StringField::kDbVendor), 1u);
 
   // The next event starts clean.
-  req.unreadable = 0;
+  req.strings.unreadable = 0;
   ASSERT_TRUE(d.decode(&req, sizeof req, e));
   EXPECT_EQ(e.unreadable, 0);
   EXPECT_EQ(e.route, "stale");
