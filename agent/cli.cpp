@@ -183,8 +183,9 @@ CliResult parse_cli(int argc, const char* const* argv) {
       ->check(CLI::Range(1, 3'600'000));
   app.add_option("--sink-timeout", sink_timeout_ms,
                  "a sink whose queue stays full this long, ms, without it taking an event (a "
-                 "console nobody reads) is left behind: its copies are dropped and counted "
-                 "(stage = the sink) until it takes events again, and the other sinks go on")
+                 "console nobody reads) is left behind when there are other sinks: its copies are "
+                 "dropped and counted (stage = the sink) until it takes events again, and the "
+                 "other sinks go on")
       ->capture_default_str()
       ->check(CLI::Range(10, 3'600'000));
   try {

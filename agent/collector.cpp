@@ -56,10 +56,12 @@ void Collector::start() {
 
 bool Collector::offer(Event& event) {
   // Only this thread adds events, so a queue seen with room keeps it until the pushes below. Every
-  // full queue is asked, so that the waits of two stuck sinks run at the same time.
+  // full queue is asked, so that the waits of two stuck sinks run at the same time. A lone sink is
+  // never left behind: there is no other to keep going, and the ring buffer bounds the wait.
+  const bool may_leave_behind = workers_.size() > 1;
   bool refused = false;
   for (auto& worker : workers_) {
-    if (worker->full() && !worker->passable(now_())) refused = true;
+    if (worker->full() && !worker->passable(now_(), may_leave_behind)) refused = true;
   }
   if (refused) return false;
   for (std::size_t i = 0; i < workers_.size(); ++i) {

@@ -3,7 +3,8 @@
 // has a full queue the offer is refused, and the reader leaves the following records in the
 // kernel's ring buffer (backpressure) until room_fd() says a queue made room. Nothing is dropped
 // here while the sinks make progress. A sink that takes nothing for sink_timeout while its queue
-// is full is left behind: its copies are dropped and counted for it alone, and the others go on.
+// is full is left behind, when there are others: its copies are dropped and counted for it alone,
+// and the others go on.
 #pragma once
 
 #include <atomic>

@@ -28,13 +28,13 @@ void SinkWorker::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-bool SinkWorker::passable(Clock::time_point now) {
+bool SinkWorker::passable(Clock::time_point now, bool may_leave_behind) {
   std::lock_guard lock(mutex_);
   // Emptied since full() said otherwise: room now.
   if (count_.load(std::memory_order_relaxed) < ring_.size()) return true;
   room_wanted_ = true;
   if (!full_since_) full_since_ = now;
-  const bool stuck = now - *full_since_ >= options_.sink_timeout;
+  const bool stuck = may_leave_behind && now - *full_since_ >= options_.sink_timeout;
   if (stuck && !stuck_reported_) {
     stuck_reported_ = true;
     std::fprintf(stderr,

@@ -46,10 +46,10 @@ class SinkWorker {
 
   // Reader side. Only the reader adds events, so a queue found not full stays so until it pushes.
   bool full() const { return count_.load(std::memory_order_acquire) >= ring_.size(); }
-  // After full(): true when the queue has room after all, or the sink has taken nothing for
-  // sink_timeout since the reader first found it full (stuck: push_or_drop drops). Otherwise
-  // false, and on_room is called when the worker next takes events.
-  bool passable(Clock::time_point now);
+  // After full(): true when the queue has room after all, or — when `may_leave_behind` — the sink
+  // has taken nothing for sink_timeout since the reader first found it full (stuck: push_or_drop
+  // drops). Otherwise false, and on_room is called when the worker next takes events.
+  bool passable(Clock::time_point now, bool may_leave_behind = true);
   // Queues the event — a copy, or its contents when `take` (leaving a recycled Event in its
   // place) — or, when the queue is full, drops it and counts the drop.
   void push_or_drop(Event& event, bool take);

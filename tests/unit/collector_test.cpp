@@ -651,6 +651,33 @@ TEST(Collector, shouldRefuseEventsUntilAFullSinkQueueStayedFullForSinkTimeout) {
   }
 }
 
+// With no other sink to keep going, leaving one behind would only lose events: the reader waits,
+// and the ring buffer bounds the wait.
+TEST(Collector, shouldNeverLeaveBehindALoneSink) {
+  ManualClock clock;
+  auto blocked = std::make_shared<Record>();
+  blocked->close_gate();
+  Collector collector(
+      CollectorOptions{
+          .queue_size = 8, .batch_max = 4, .flush_interval = 5ms, .sink_timeout = 1000ms},
+      sinks_of(std::make_unique<RecordingSink>(blocked)), clock.reader());
+  collector.start();
+  ASSERT_TRUE(offer_range(collector, 0, 1));
+  ASSERT_TRUE(blocked->wait_for_write_calls(1));
+  ASSERT_TRUE(offer_range(collector, 1, 9));
+  Event e = event_with_seq(9);
+  EXPECT_FALSE(collector.offer(e));
+  clock.advance(1h);
+  EXPECT_FALSE(collector.offer(e)) << "a lone sink was left behind";
+  EXPECT_EQ(collector.dropped(0), 0u);
+  blocked->open_gate();
+  ASSERT_TRUE(blocked->wait_for_events(9));
+  EXPECT_TRUE(collector.offer(e));
+  collector.stop();
+  EXPECT_EQ(blocked->sequence(), iota(0, 10));
+  EXPECT_EQ(collector.dropped(0), 0u);
+}
+
 // The blocked sink's thread stays in write() for the rest of the process: its Record is shared
 // with the sink, which the collector keeps alive, so nothing it touches is ever freed.
 TEST(Collector, shouldGiveUpOnASinkBlockedForeverAtStopAndCountItsEventsAsDropped) {
