@@ -409,6 +409,7 @@ void run_agent(const Options& options) {
   wait_until_stopped(loop, reader, program);
   program.stop_tracing(pids);
   attached = false;
+  collector.leave_stuck_sinks_behind();
   drain_to_the_end(reader, program, collector, options.sink_timeout);
   const auto counts = program.counters();
   collector.stop();

@@ -58,7 +58,7 @@ bool Collector::offer(Event& event) {
   // Only this thread adds events, so a queue seen with room keeps it until the pushes below. Every
   // full queue is asked, so that the waits of two stuck sinks run at the same time. A lone sink is
   // never left behind: there is no other to keep going, and the ring buffer bounds the wait.
-  const bool may_leave_behind = workers_.size() > 1;
+  const bool may_leave_behind = workers_.size() > 1 || lone_sink_may_be_left_;
   bool refused = false;
   for (auto& worker : workers_) {
     if (worker->full() && !worker->passable(now_(), may_leave_behind)) refused = true;

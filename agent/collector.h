@@ -38,6 +38,9 @@ class Collector {
   // then keeps the event and offers it again once room_fd() is readable, or a little later (a
   // sink stuck past sink_timeout is left behind at a later offer).
   bool offer(Event& event);
+  // From now on even a lone sink that is stuck is left behind: the agent is stopping, and waiting
+  // for it would only leave the last records in the ring buffer, uncounted.
+  void leave_stuck_sinks_behind() { lone_sink_may_be_left_ = true; }
   // An eventfd, readable once a queue that refused an offer has room; read it to clear.
   int room_fd() const;
   // Delivers everything queued, finalizes the sinks and ends their threads. A sink that makes no
@@ -63,6 +66,7 @@ class Collector {
   std::function<Clock::time_point()> now_;
   std::shared_ptr<RoomSignal> room_;
   bool stopped_ = false;
+  bool lone_sink_may_be_left_ = false;
   std::atomic<std::uint64_t> accepted_{0};
 };
 

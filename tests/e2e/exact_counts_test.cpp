@@ -343,5 +343,30 @@ TEST_F(ExactCounts, shouldLoseOnlyTheConsolesCopiesWhenNobodyReadsItAndStillStop
   EXPECT_EQ(total(count_kinds(jsonl_text(jsonl), "jsonl")), 100000u);
 }
 
+TEST_F(ExactCounts, shouldCountEveryEventWhenTheOnlySinkIsAConsoleNobodyReads) {
+  PROFILIS_REQUIRE_ROOT();
+  const std::string fifo = dir_.path() + "/stuck";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int hold = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(hold, 0);
+  start_burst("fn", 200000, 1, BURST_PLAIN_FIXTURE);
+  // A lone sink is waited for, not left behind: the records wait in a small ring buffer, and the
+  // kernel drops what does not fit. At the stop the console is given up on, and every event is
+  // still accounted for.
+  start_agent({"--fn", "burst_target", "--db", "none", "--ring-buffer-size", "64K"}, fifo);
+  ASSERT_EQ(run_burst(), 200000u);
+  const auto took = stop_agent();
+  ::close(hold);
+  EXPECT_LT(took, 3000ms) << agent_->err();
+  const Summary summary = parse_summary(agent_->err());
+  EXPECT_EQ(summary.produced, 200000u);
+  EXPECT_GT(summary.dropped.at("kernel"), 0u);
+  EXPECT_EQ(summary.delivered.at("console") + summary.dropped.at("console") +
+                summary.dropped.at("kernel"),
+            200000u)
+      << agent_->err();
+  EXPECT_EQ(agent_->err().find("warning"), std::string::npos) << agent_->err();
+}
+
 }  // namespace
 }  // namespace profilis::e2e

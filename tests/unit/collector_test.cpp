@@ -678,6 +678,33 @@ TEST(Collector, shouldNeverLeaveBehindALoneSink) {
   EXPECT_EQ(collector.dropped(0), 0u);
 }
 
+// At the stop, though, a lone sink that is stuck is left behind like any other, so that every
+// record still in the ring buffer is taken and counted.
+TEST(Collector, shouldLeaveBehindALoneStuckSinkOnceStopping) {
+  ManualClock clock;
+  auto blocked = std::make_shared<Record>();
+  blocked->close_gate();
+  Collector collector(
+      CollectorOptions{
+          .queue_size = 8, .batch_max = 4, .flush_interval = 5ms, .sink_timeout = 1000ms},
+      sinks_of(std::make_unique<RecordingSink>(blocked)), clock.reader());
+  collector.start();
+  ASSERT_TRUE(offer_range(collector, 0, 1));
+  ASSERT_TRUE(blocked->wait_for_write_calls(1));
+  ASSERT_TRUE(offer_range(collector, 1, 9));
+  Event e = event_with_seq(9);
+  EXPECT_FALSE(collector.offer(e));
+  clock.advance(2s);
+  EXPECT_FALSE(collector.offer(e));
+  collector.leave_stuck_sinks_behind();
+  EXPECT_TRUE(collector.offer(e));
+  EXPECT_EQ(collector.dropped(0), 1u);
+  blocked->open_gate();
+  collector.stop();
+  EXPECT_EQ(blocked->sequence(), iota(0, 9));
+  EXPECT_EQ(collector.delivered(0) + collector.dropped(0), collector.accepted());
+}
+
 // The blocked sink's thread stays in write() for the rest of the process: its Record is shared
 // with the sink, which the collector keeps alive, so nothing it touches is ever freed.
 TEST(Collector, shouldGiveUpOnASinkBlockedForeverAtStopAndCountItsEventsAsDropped) {
