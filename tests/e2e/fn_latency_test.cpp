@@ -158,7 +158,12 @@ bool check_pair(const std::string& fn, int64_t tid, size_t i, const Call& have, 
   const bool in_bounds = want.body_ns > 0 && have.dur_ns >= want.body_ns - kClockSlack &&
                          have.dur_ns <= want.dur_ns + kClockSlack;
   const bool within = std::abs(error) <= kMaxDurationError;
-  const bool start_ok = std::abs(have.start_ns - want.start_ns) <= kMaxStartError;
+  // The entry probe fires somewhere between the caller's clock read and the body: as late as the
+  // call's time outside the body (a preemption there) after the caller's start.
+  const int64_t start_error = have.start_ns - want.start_ns;
+  const bool start_ok =
+      start_error >= -kMaxStartError &&
+      start_error <= kMaxStartError + std::max<int64_t>(0, want.dur_ns - have.dur_ns);
   if (in_bounds && within && start_ok) return true;
   ADD_FAILURE() << describe_pair(fn, tid, i, have, want) << ": duration off by " << error * 100
                 << "%" << (in_bounds ? "" : ", outside [body_ns, dur_ns]") << ", start off by "
