@@ -15,6 +15,7 @@
 
 #include "agent/collector.h"
 #include "agent/db_targets.h"
+#include "agent/deferred_detach.h"
 #include "agent/errors.h"
 #include "agent/event_loop.h"
 #include "agent/health_metrics.h"
@@ -415,13 +416,10 @@ void run_agent(const Options& options) {
   collector.stop();
   report_summary(reader, collector, counts);
   report_unreadable(decoder);
-  // Detaching is slow (the kernel unregisters uprobes one grace period at a time): done last, after
-  // every output is complete.
   server.reset();
-  if (program.link_count() > 20) {
-    std::fprintf(stderr, "profilis-agent: detaching %zu probes (the kernel takes ~0.1 s each)\n",
-                 program.link_count());
-  }
+  // Detaching is slow (the kernel unregisters uprobes one grace period at a time): left to a child
+  // process that outlives the agent, after every output is complete.
+  defer_detach_to_child();
   program.detach_all();
 }
 

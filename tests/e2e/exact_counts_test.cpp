@@ -315,8 +315,7 @@ TEST_F(ExactCounts, shouldLoseOnlyTheConsolesCopiesWhenNobodyReadsItAndStillStop
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const int hold = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(hold, 0);
-  // Without markers: two probes to detach, so the stop is timed by the agent, not the kernel.
-  start_burst("fn", 100000, 1, BURST_PLAIN_FIXTURE);
+  start_burst("fn", 100000, 1);
   const std::string jsonl = dir_.path() + "/jsonl";
   start_agent({"--fn", "burst_target", "--db", "none", "--console", "--jsonl-dir", jsonl,
                "--prometheus", "127.0.0.1:" + std::to_string(port_)},
@@ -349,7 +348,7 @@ TEST_F(ExactCounts, shouldCountEveryEventWhenTheOnlySinkIsAConsoleNobodyReads) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const int hold = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(hold, 0);
-  start_burst("fn", 200000, 1, BURST_PLAIN_FIXTURE);
+  start_burst("fn", 200000, 1);
   // A lone sink is waited for, not left behind: the records wait in a small ring buffer, and the
   // kernel drops what does not fit. At the stop the console is given up on, and every event is
   // still accounted for.
