@@ -651,23 +651,39 @@ TEST(Collector, shouldRefuseEventsUntilAFullSinkQueueStayedFullForSinkTimeout) {
   }
 }
 
+// One sink, blocked in the write of event 0 with events 1..8 filling its queue of 8.
+struct LoneBlockedSink {
+  ManualClock clock;
+  std::shared_ptr<Record> blocked = std::make_shared<Record>();
+  std::unique_ptr<Collector> collector;
+
+  LoneBlockedSink() {
+    blocked->close_gate();
+    collector = std::make_unique<Collector>(
+        CollectorOptions{
+            .queue_size = 8, .batch_max = 4, .flush_interval = 5ms, .sink_timeout = 1000ms},
+        sinks_of(std::make_unique<RecordingSink>(blocked)), clock.reader());
+    collector->start();
+  }
+  ::testing::AssertionResult fill() {
+    if (!offer_range(*collector, 0, 1) || !blocked->wait_for_write_calls(1) ||
+        !offer_range(*collector, 1, 9)) {
+      return ::testing::AssertionFailure() << "could not fill the queue";
+    }
+    return ::testing::AssertionSuccess();
+  }
+};
+
 // With no other sink to keep going, leaving one behind would only lose events: the reader waits,
 // and the ring buffer bounds the wait.
 TEST(Collector, shouldNeverLeaveBehindALoneSink) {
-  ManualClock clock;
-  auto blocked = std::make_shared<Record>();
-  blocked->close_gate();
-  Collector collector(
-      CollectorOptions{
-          .queue_size = 8, .batch_max = 4, .flush_interval = 5ms, .sink_timeout = 1000ms},
-      sinks_of(std::make_unique<RecordingSink>(blocked)), clock.reader());
-  collector.start();
-  ASSERT_TRUE(offer_range(collector, 0, 1));
-  ASSERT_TRUE(blocked->wait_for_write_calls(1));
-  ASSERT_TRUE(offer_range(collector, 1, 9));
+  LoneBlockedSink lone;
+  ASSERT_TRUE(lone.fill());
+  Collector& collector = *lone.collector;
+  auto& blocked = lone.blocked;
   Event e = event_with_seq(9);
   EXPECT_FALSE(collector.offer(e));
-  clock.advance(1h);
+  lone.clock.advance(1h);
   EXPECT_FALSE(collector.offer(e)) << "a lone sink was left behind";
   EXPECT_EQ(collector.dropped(0), 0u);
   blocked->open_gate();
@@ -681,20 +697,13 @@ TEST(Collector, shouldNeverLeaveBehindALoneSink) {
 // At the stop, though, a lone sink that is stuck is left behind like any other, so that every
 // record still in the ring buffer is taken and counted.
 TEST(Collector, shouldLeaveBehindALoneStuckSinkOnceStopping) {
-  ManualClock clock;
-  auto blocked = std::make_shared<Record>();
-  blocked->close_gate();
-  Collector collector(
-      CollectorOptions{
-          .queue_size = 8, .batch_max = 4, .flush_interval = 5ms, .sink_timeout = 1000ms},
-      sinks_of(std::make_unique<RecordingSink>(blocked)), clock.reader());
-  collector.start();
-  ASSERT_TRUE(offer_range(collector, 0, 1));
-  ASSERT_TRUE(blocked->wait_for_write_calls(1));
-  ASSERT_TRUE(offer_range(collector, 1, 9));
+  LoneBlockedSink lone;
+  ASSERT_TRUE(lone.fill());
+  Collector& collector = *lone.collector;
+  auto& blocked = lone.blocked;
   Event e = event_with_seq(9);
   EXPECT_FALSE(collector.offer(e));
-  clock.advance(2s);
+  lone.clock.advance(2s);
   EXPECT_FALSE(collector.offer(e));
   collector.leave_stuck_sinks_behind();
   EXPECT_TRUE(collector.offer(e));
