@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "agent/errors.h"
@@ -267,20 +266,9 @@ void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,
   }
 }
 
-void BpfPrograms::detach_all() {
-  // The kernel waits for an RCU grace period per uprobe it unregisters (~0.1 s each here): links
-  // destroyed from many threads at once wait out their grace periods together.
-  constexpr std::size_t kThreads = 32;
-  std::vector<std::thread> threads;
-  const std::size_t n = std::min(kThreads, links_.size());
-  for (std::size_t t = 0; t < n; ++t) {
-    threads.emplace_back([this, t, n] {
-      for (std::size_t i = t; i < links_.size(); i += n) links_[i].reset();
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  links_.clear();
-}
+// One at a time: libbpf's USDT links share bookkeeping that is not safe to free concurrently. The
+// kernel's ~0.1 s per probe is normally paid by the child of defer_detach_to_child, not here.
+void BpfPrograms::detach_all() { links_.clear(); }
 
 int BpfPrograms::ring_buffer_fd() const { return bpf_map__fd(fn_->maps.events); }
 
