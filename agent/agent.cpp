@@ -15,7 +15,6 @@
 
 #include "agent/collector.h"
 #include "agent/db_targets.h"
-#include "agent/deferred_detach.h"
 #include "agent/errors.h"
 #include "agent/event_loop.h"
 #include "agent/health_metrics.h"
@@ -417,9 +416,7 @@ void run_agent(const Options& options) {
   report_summary(reader, collector, counts);
   report_unreadable(decoder);
   server.reset();
-  // Detaching is slow (the kernel unregisters uprobes one grace period at a time): left to a child
-  // process that outlives the agent, after every output is complete.
-  defer_detach_to_child();
+  // After every output is complete (the kernel's part of it is left to a child process).
   program.detach_all();
 }
 

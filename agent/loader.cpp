@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "agent/deferred_detach.h"
 #include "agent/errors.h"
 #include "db_latency_bpf.skel.h"
 #include "fn_latency_bpf.skel.h"
@@ -266,9 +267,13 @@ void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,
   }
 }
 
-// One at a time: libbpf's USDT links share bookkeeping that is not safe to free concurrently. The
-// kernel's ~0.1 s per probe is normally paid by the child of defer_detach_to_child, not here.
-void BpfPrograms::detach_all() { links_.clear(); }
+void BpfPrograms::detach_all() {
+  if (links_.empty()) return;
+  // The kernel takes ~0.1 s per probe, one at a time: on every way out, errors included, a child
+  // process pays that after the agent has exited, and these closes are cheap.
+  defer_detach_to_child();
+  links_.clear();  // one at a time: libbpf's USDT links share bookkeeping unsafe to free at once
+}
 
 int BpfPrograms::ring_buffer_fd() const { return bpf_map__fd(fn_->maps.events); }
 

@@ -72,6 +72,8 @@ class BpfPrograms {
   // Removes what the kernel side keeps for an exited process (prepared statement texts, queries
   // in flight): those maps are LRU-bounded anyway, this keeps them from holding dead entries.
   void forget_process(pid_t pid);
+  // Detaches every probe; the kernel's slow part is left to a child that outlives the agent
+  // (deferred_detach.h).
   void detach_all();
 
   int ring_buffer_fd() const;
