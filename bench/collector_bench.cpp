@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/collector.h"
+#include "agent/pipeline/collector.h"
 #include "bench/typical_event.h"
 
 namespace {

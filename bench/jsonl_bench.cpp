@@ -17,9 +17,9 @@
 #include <system_error>
 #include <vector>
 
-#include "exporters/event.h"
-#include "exporters/json_event.h"
-#include "exporters/jsonl_sink.h"
+#include "exporters/common/event.h"
+#include "exporters/common/json_event.h"
+#include "exporters/jsonl/jsonl_sink.h"
 
 namespace {
 

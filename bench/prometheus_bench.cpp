@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "bench/typical_event.h"
-#include "exporters/prometheus_sink.h"
-#include "exporters/prometheus_text.h"
+#include "exporters/prometheus/prometheus_sink.h"
+#include "exporters/prometheus/prometheus_text.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/sql_normalize.h"
+#include "agent/pipeline/sql_normalize.h"
 
 namespace {
 

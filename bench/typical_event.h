@@ -1,7 +1,7 @@
 // The event the benchmarks treat as typical: a function call in a traced web service.
 #pragma once
 
-#include "exporters/event.h"
+#include "exporters/common/event.h"
 
 namespace profilis::bench {
 

@@ -14,7 +14,7 @@ if [[ -z "$cxx" ]]; then
 fi
 mkdir -p "$build/corpus" "$build/artifacts"
 "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I"$root" "$root/agent/sql_normalize.cpp" "$root/tests/fuzz/sql_normalize_fuzz.cpp" \
+  -I"$root" "$root/agent/pipeline/sql_normalize.cpp" "$root/tests/fuzz/sql_normalize_fuzz.cpp" \
   -o "$build/sql_normalize_fuzz"
 
 # Seed corpus: a few realistic queries, covering each lexical form the normalizer knows.

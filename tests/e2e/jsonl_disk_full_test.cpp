@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "exporters/event.h"
-#include "exporters/jsonl_sink.h"
+#include "exporters/common/event.h"
+#include "exporters/jsonl/jsonl_sink.h"
 #include "tests/e2e/process.h"
 
 namespace profilis::e2e {

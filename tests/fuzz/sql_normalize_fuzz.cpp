@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/sql_normalize.h"
+#include "agent/pipeline/sql_normalize.h"
 
 namespace {
 

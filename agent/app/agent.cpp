@@ -1,0 +1,423 @@
+#include "agent/app/agent.h"
+
+#include <bpf/libbpf.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <map>
+#include <unordered_map>
+
+#include "agent/app/health_metrics.h"
+#include "agent/app/privileges.h"
+#include "agent/common/errors.h"
+#include "agent/common/wall_clock.h"
+#include "agent/inspect/marker_strings.h"
+#include "agent/inspect/usdt_notes.h"
+#include "agent/pipeline/collector.h"
+#include "agent/pipeline/event_loop.h"
+#include "agent/pipeline/record_decoder.h"
+#include "agent/pipeline/ring_reader.h"
+#include "agent/probes/loader.h"
+#include "agent/targets/db_targets.h"
+#include "agent/targets/targets.h"
+#include "agent/targets/usdt_targets.h"
+#include "exporters/console/console_sink.h"
+#include "exporters/jsonl/jsonl_sink.h"
+#include "exporters/prometheus/metrics_server.h"
+#include "exporters/prometheus/prometheus_registry.h"
+#include "exporters/prometheus/prometheus_sink.h"
+#include "exporters/prometheus/prometheus_text.h"
+
+namespace profilis {
+namespace {
+
+int libbpf_print_all(libbpf_print_level, const char* format, va_list args) {
+  return std::vfprintf(stderr, format, args);
+}
+
+int libbpf_print_warnings(libbpf_print_level level, const char* format, va_list args) {
+  return level == LIBBPF_WARN ? std::vfprintf(stderr, format, args) : 0;
+}
+
+struct Plan {
+  std::vector<TracedProcess> processes;
+  std::vector<FunctionProbe> probes;
+  std::vector<DbProbe> db_probes;
+  std::vector<UsdtProbe> usdt_probes;
+  std::vector<std::pair<pid_t, MarkerFile>> marker_files;
+  // PostgreSQL server binaries with query USDT probes among the targets: path → as mapped.
+  std::map<std::string, std::string> pg_servers;
+};
+
+bool is_postgres_server(const std::string& exe_path) {
+  try {
+    const auto notes = read_usdt_notes(exe_path);
+    return has_usdt_probe(notes, "postgresql", "query__start") &&
+           has_usdt_probe(notes, "postgresql", "query__done");
+  } catch (const UsageError&) {
+    return false;  // not an ELF file we can read: simply no server probes
+  }
+}
+
+// Resolves every --fn for every --pid before anything is loaded, so bad input fails fast and whole.
+Plan plan_probes(const Options& options) {
+  Plan plan;
+  for (pid_t pid : options.pids) {
+    const bool repeated = std::any_of(plan.processes.begin(), plan.processes.end(),
+                                      [&](const TracedProcess& p) { return p.pid == pid; });
+    if (!repeated) plan.processes.push_back(inspect_process(pid));
+  }
+  for (const auto& process : plan.processes) {
+    for (const auto& spec : options.fn_specs) {
+      auto probes = resolve_functions(process, parse_fn_spec(spec));
+      plan.probes.insert(plan.probes.end(), probes.begin(), probes.end());
+    }
+    for (const auto& spec : options.usdt_specs) {
+      plan.usdt_probes.push_back(resolve_usdt_probe(process, parse_usdt_spec(spec)));
+    }
+    for (auto& file : find_marker_files(process)) {
+      plan.marker_files.emplace_back(process.pid, std::move(file));
+    }
+    auto db_probes = resolve_db_probes(process, options.db_vendors);
+    plan.db_probes.insert(plan.db_probes.end(), db_probes.begin(), db_probes.end());
+    const std::string exe = proc_path(process.pid, "exe");
+    if (std::count(options.db_vendors.begin(), options.db_vendors.end(), DbVendor::kPostgresql) &&
+        !plan.pg_servers.contains(process.exe) && is_postgres_server(exe)) {
+      plan.pg_servers[process.exe] = exe;
+    }
+  }
+  if (plan.probes.empty() && plan.db_probes.empty() && plan.pg_servers.empty() &&
+      plan.usdt_probes.empty() && plan.marker_files.empty()) {
+    throw UsageError(
+        "nothing to trace: the target has no profilis:* markers, maps no supported database "
+        "client library (libpq, libmariadb/libmysqlclient, libsqlite3) or --db excludes them, "
+        "and no --fn or --usdt was given");
+  }
+  return plan;
+}
+
+void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
+                std::vector<std::string>& fn_names, MarkerStrings& strings) {
+  for (const auto& probe : plan.probes) {
+    const std::string label = probe.name + " in " + probe.object;
+    program.attach_function(probe.pid, probe.path, probe.file_offset, fn_names.size(), label);
+    if (verbose) {
+      std::fprintf(stderr, "profilis-agent: attached %s at offset 0x%llx (pid %d)\n", label.c_str(),
+                   static_cast<unsigned long long>(probe.file_offset), probe.pid);
+    }
+    fn_names.push_back(probe.name);
+  }
+  for (const auto& probe : plan.db_probes) {
+    const std::string label = probe.function + " in " + probe.object;
+    program.attach_db(probe.pid, probe.path, probe.file_offset, probe.api, label);
+    if (verbose) {
+      std::fprintf(stderr, "profilis-agent: attached %s (pid %d)\n", label.c_str(), probe.pid);
+    }
+  }
+  for (const auto& probe : plan.usdt_probes) {
+    const std::string label = probe.object;
+    if (probe.spec.end.empty()) {
+      program.attach_usdt_point(probe.pid, probe.path, probe.spec.provider, probe.spec.name,
+                                fn_names.size(), label);
+    } else {
+      program.attach_usdt_pair(probe.pid, probe.path, probe.spec.provider, probe.spec.name,
+                               probe.spec.end, fn_names.size(), label);
+    }
+    if (verbose) {
+      std::fprintf(stderr, "profilis-agent: attached USDT %s in %s (pid %d)\n",
+                   probe.spec.event_name().c_str(), label.c_str(), probe.pid);
+    }
+    fn_names.push_back(probe.spec.event_name());
+  }
+  for (const auto& [pid, markers] : plan.marker_files) {
+    std::uint32_t object = strings.add(markers.file.path, markers.read_only);
+    if (object > PROFILIS_MAX_MARKER_OBJECTS) object = 0;
+    if (object != 0) {
+      const auto [start, end] = strings.range(object);
+      program.set_marker_object(object, start, end);
+    }
+    program.attach_markers(pid, markers.file.path, markers.markers, object, markers.file.object);
+    if (verbose) {
+      const auto by_registers =
+          std::count_if(markers.markers.begin(), markers.markers.end(),
+                        [](const MarkerProbe& marker) { return marker.register_arguments; });
+      std::fprintf(stderr,
+                   "profilis-agent: attached %zu profilis marker probes in %s (pid %d): %zu by "
+                   "registers, %zu by USDT note; constant names read from %s\n",
+                   markers.markers.size(), markers.file.object.c_str(), pid,
+                   static_cast<std::size_t>(by_registers),
+                   markers.markers.size() - static_cast<std::size_t>(by_registers),
+                   object != 0 ? "the file" : "the process");
+    }
+  }
+  for (const auto& [binary, path] : plan.pg_servers) {
+    program.attach_postgres_server(path, binary);
+    if (verbose) {
+      std::fprintf(stderr, "profilis-agent: attached postgresql server probes in %s\n",
+                   binary.c_str());
+    }
+  }
+}
+
+// The sinks, and what the agent needs to reach of them after handing them to the collector.
+struct Outputs {
+  std::unique_ptr<Registry> registry;  // set with --prometheus
+  const JsonlSink* jsonl = nullptr;    // owned by the collector
+  std::vector<std::unique_ptr<Sink>> sinks;
+};
+
+std::string host_name() {
+  char name[256] = {};
+  return ::gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string("unknown");
+}
+
+Outputs make_outputs(const Options& options) {
+  Outputs out;
+  if (options.jsonl_dir) {
+    try {
+      auto jsonl =
+          std::make_unique<JsonlSink>(JsonlOptions{.dir = *options.jsonl_dir,
+                                                   .prefix = options.jsonl_prefix,
+                                                   .rotate_bytes = options.jsonl_rotate_bytes,
+                                                   .rotate_secs = options.jsonl_rotate_secs});
+      out.jsonl = jsonl.get();
+      for (const auto& file : jsonl->finalized_files()) {
+        std::fprintf(
+            stderr, "profilis-agent: jsonl: finalized %s, left active by an earlier run%s\n",
+            file.c_str(),
+            jsonl->recovered_partial_lines() > 0 ? " (its partial last line cut off)" : "");
+      }
+      out.sinks.push_back(std::move(jsonl));
+    } catch (const std::system_error& e) {
+      throw UsageError(std::string("--jsonl-dir: ") + e.what());
+    }
+  }
+  if (options.prometheus) {
+    out.registry = std::make_unique<Registry>();
+    out.sinks.push_back(std::make_unique<PrometheusSink>(
+        *out.registry,
+        PrometheusSinkOptions{.instance = options.instance.empty() ? host_name() : options.instance,
+                              .worker = options.worker,
+                              .version = PROFILIS_VERSION}));
+  }
+  if (options.console || out.sinks.empty()) {
+    out.sinks.push_back(
+        std::make_unique<ConsoleSink>(options.console.value_or(JsonStyle::kCompact)));
+  }
+  return out;
+}
+
+ListenAddress listen_address(const std::string& text) {
+  try {
+    return parse_listen_address(text);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--prometheus: ") + e.what());
+  }
+}
+
+std::unique_ptr<MetricsServer> serve_metrics(const Options& options, const Registry& registry,
+                                             const std::atomic<bool>& attached) {
+  try {
+    return std::make_unique<MetricsServer>(
+        listen_address(*options.prometheus), [&registry] { return render_text(registry); },
+        [&attached] { return attached.load(); });
+  } catch (const std::runtime_error& e) {
+    if (dynamic_cast<const AgentError*>(&e)) throw;
+    throw RuntimeError(std::string("--prometheus: ") + e.what());
+  }
+}
+
+std::unordered_map<pid_t, std::string> service_labels(const Options& options, const Plan& plan) {
+  std::unordered_map<pid_t, std::string> services;
+  for (const auto& process : plan.processes) {
+    services[process.pid] = options.service.empty() ? process.comm : options.service;
+  }
+  return services;
+}
+
+void report_summary(const RingReader& reader, const Collector& collector,
+                    const KernelCounters& counts) {
+  const std::uint64_t produced = counts[PROFILIS_COUNT_PRODUCED];
+  const std::uint64_t upstream = counts[PROFILIS_DROP_RINGBUF_FULL] + reader.malformed();
+  std::string delivered, dropped, inexact;
+  for (std::size_t i = 0; i < collector.sink_count(); ++i) {
+    const std::string name(collector.sink_name(i));
+    const auto got = collector.delivered(i), lost = collector.dropped(i);
+    delivered += (i ? ", " : "") + std::to_string(got) + " to " + name;
+    dropped += ", " + std::to_string(lost) + " by " + name;
+    if (got + lost + upstream != produced) inexact += " " + name;
+  }
+  std::fprintf(stderr,
+               "profilis-agent: %llu events produced; delivered: %s; dropped: %llu in the kernel "
+               "(ring buffer full), %llu undecodable%s\n",
+               static_cast<unsigned long long>(produced), delivered.c_str(),
+               static_cast<unsigned long long>(counts[PROFILIS_DROP_RINGBUF_FULL]),
+               static_cast<unsigned long long>(reader.malformed()), dropped.c_str());
+  if (!inexact.empty()) {
+    std::fprintf(stderr,
+                 "profilis-agent: warning: produced != delivered + dropped for:%s (records still "
+                 "in flight when the agent stopped)\n",
+                 inexact.c_str());
+  }
+  const auto unmeasured = counts[PROFILIS_DROP_TOO_DEEP] + counts[PROFILIS_DROP_NO_STACK] +
+                          counts[PROFILIS_DROP_UNMATCHED];
+  if (unmeasured + counts[PROFILIS_DROP_ABANDONED] > 0) {
+    std::fprintf(stderr,
+                 "profilis-agent: calls not measured: %llu nested too deep (per thread: %d calls, "
+                 "%d FN / %d REQ / %d DB markers), %llu without a "
+                 "stack slot, %llu returns without an entry, %llu left by longjmp/unwind\n",
+                 static_cast<unsigned long long>(counts[PROFILIS_DROP_TOO_DEEP]),
+                 PROFILIS_MAX_DEPTH, PROFILIS_MAX_DEPTH, PROFILIS_MAX_REQ_DEPTH,
+                 PROFILIS_MAX_DB_DEPTH,
+                 static_cast<unsigned long long>(counts[PROFILIS_DROP_NO_STACK]),
+                 static_cast<unsigned long long>(counts[PROFILIS_DROP_UNMATCHED]),
+                 static_cast<unsigned long long>(counts[PROFILIS_DROP_ABANDONED]));
+  }
+}
+
+// The marker strings the kernel could not read (the events have them empty and say so), by field;
+// nothing when there were none.
+void report_unreadable(const RecordDecoder& decoder) {
+  std::string fields;
+  for (const StringField field : kStringFields) {
+    if (const auto n = decoder.unreadable_fields(field)) {
+      fields +=
+          (fields.empty() ? "" : ", ") + std::string(field_name(field)) + " " + std::to_string(n);
+    }
+  }
+  if (!fields.empty()) {
+    std::fprintf(stderr,
+                 "profilis-agent: strings the kernel could not read from the process (reported "
+                 "empty, marked \"unreadable\"): %s\n",
+                 fields.c_str());
+  }
+}
+
+// Waits up to `timeout` for the collector's room signal, and clears it.
+void wait_for_room(int room_fd, std::chrono::milliseconds timeout) {
+  pollfd fd{.fd = room_fd, .events = POLLIN, .revents = 0};
+  if (::poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
+    std::uint64_t count = 0;
+    [[maybe_unused]] ssize_t n = ::read(room_fd, &count, sizeof count);
+  }
+}
+
+// After the stop: takes every record left in the ring buffer, waiting for the sinks where they are
+// behind, until each record the probes produced is accounted for (taken, or dropped in the
+// kernel). Gives up only when nothing moves for longer than a stuck sink is waited for.
+void drain_to_the_end(RingReader& reader, const BpfPrograms& program, const Collector& collector,
+                      std::chrono::milliseconds sink_timeout) {
+  using Clock = std::chrono::steady_clock;
+  const auto patience = sink_timeout + std::chrono::seconds(1);
+  std::uint64_t seen = reader.records();
+  auto moved = Clock::now();
+  for (;;) {
+    const bool took_all = reader.drain();
+    const auto counts = program.counters();
+    if (took_all &&
+        reader.records() + counts[PROFILIS_DROP_RINGBUF_FULL] >= counts[PROFILIS_COUNT_PRODUCED]) {
+      return;
+    }
+    const auto now = Clock::now();
+    if (reader.records() != seen) {
+      seen = reader.records();
+      moved = now;
+    } else if (now - moved > patience) {
+      std::fprintf(stderr, "profilis-agent: gave up waiting for the last records (%s)\n",
+                   took_all ? "reserved but never submitted" : "the sinks take nothing");
+      return;
+    }
+    wait_for_room(collector.room_fd(), std::chrono::milliseconds(took_all ? 1 : 50));
+  }
+}
+
+// Drains the ring buffer as records come, until a stop signal, the deadline, or the last target's
+// exit.
+void wait_until_stopped(EventLoop& loop, RingReader& reader, BpfPrograms& program) {
+  for (;;) {
+    switch (loop.wait()) {
+      case EventLoop::Wake::kRecords:
+        loop.pause_records(!reader.drain());
+        break;
+      case EventLoop::Wake::kStop:
+      case EventLoop::Wake::kDeadline:
+        return;
+      case EventLoop::Wake::kOneTargetExited:
+        program.forget_process(loop.exited());
+        break;
+      case EventLoop::Wake::kTargetExited:
+        std::fprintf(stderr, "profilis-agent: all traced processes exited\n");
+        return;
+      case EventLoop::Wake::kNothing:
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+void run_agent(const Options& options) {
+  libbpf_set_print(options.verbose ? libbpf_print_all : libbpf_print_warnings);
+  // A console whose reader went away fails its writes (EPIPE, counted as its drops) instead of
+  // killing the agent and with it the other sinks' output.
+  ::signal(SIGPIPE, SIG_IGN);
+  check_privileges_and_kernel();
+  const Plan plan = plan_probes(options);
+
+  auto program = BpfPrograms::load(LoadOptions{.min_duration_ns = options.min_duration_ns,
+                                               .ring_buffer_bytes = options.ring_buffer_bytes,
+                                               .sql_max_bytes = options.sql_max_bytes});
+  for (const auto& process : plan.processes) program.add_target_pid(process.pid);
+  std::vector<std::string> fn_names;
+  MarkerStrings marker_strings;
+  attach_all(program, plan, options.verbose, fn_names, marker_strings);
+
+  Outputs outputs = make_outputs(options);
+  Collector collector(CollectorOptions{.queue_size = options.queue_size,
+                                       .batch_max = options.batch_max,
+                                       .flush_interval = options.flush_interval,
+                                       .sink_timeout = options.sink_timeout},
+                      std::move(outputs.sinks));
+  const RecordDecoder decoder(std::move(fn_names), service_labels(options, plan),
+                              monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings,
+                              options.sql_max_bytes);
+  RingReader reader(program.ring_buffer_fd(), decoder, collector);
+  std::vector<pid_t> pids;
+  for (const auto& process : plan.processes) pids.push_back(process.pid);
+  EventLoop loop(reader.epoll_fd(), collector.room_fd(), pids, options.duration);
+  // Threads start only now, after EventLoop blocked the stop signals: they inherit that mask.
+  collector.start();
+  std::atomic<bool> attached{true};
+  std::unique_ptr<MetricsServer> server;  // declared last: its threads read everything above
+  if (outputs.registry) {
+    register_health_metrics(*outputs.registry, program, collector, reader, decoder);
+    server = serve_metrics(options, *outputs.registry, attached);
+  }
+  std::fprintf(stderr,
+               "profilis-agent: tracing %zu function(s), %zu database client function(s), %zu "
+               "database server(s), %zu USDT probe(s) and profilis markers in %zu file(s), in %zu "
+               "process(es)\n",
+               plan.probes.size(), plan.db_probes.size(), plan.pg_servers.size(),
+               plan.usdt_probes.size(), plan.marker_files.size(), plan.processes.size());
+
+  wait_until_stopped(loop, reader, program);
+  program.stop_tracing(pids);
+  attached = false;
+  collector.leave_stuck_sinks_behind();
+  drain_to_the_end(reader, program, collector, options.sink_timeout);
+  const auto counts = program.counters();
+  collector.stop();
+  report_summary(reader, collector, counts);
+  report_unreadable(decoder);
+  server.reset();
+  // After every output is complete (the kernel's part of it is left to a child process).
+  program.detach_all();
+}
+
+}  // namespace profilis

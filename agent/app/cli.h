@@ -1,0 +1,61 @@
+// The command line of DESIGN §4, as far as this version implements it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/common/db_types.h"
+#include "exporters/common/json_event.h"
+
+namespace profilis {
+
+struct Options {
+  std::vector<pid_t> pids;
+  std::vector<std::string> fn_specs;
+  std::vector<std::string> usdt_specs;  // checked by parse_usdt_spec, resolved per target later
+  std::vector<DbVendor> db_vendors = {DbVendor::kPostgresql, DbVendor::kMysql, DbVendor::kSqlite};
+  SqlTextMode sql_text = SqlTextMode::kRedacted;
+  std::uint32_t sql_max_bytes = 256;
+  std::uint64_t min_duration_ns = 0;
+  std::optional<JsonStyle> console;  // set when --console is given
+  std::optional<std::string> jsonl_dir;
+  std::string jsonl_prefix = "profilis";
+  std::uint64_t jsonl_rotate_bytes = 10'000'000;  // 0: never by size
+  std::uint64_t jsonl_rotate_secs = 300;          // 0: never by age
+  std::optional<std::string> prometheus;          // listen address for GET /metrics
+  std::string instance;                           // empty: the host name
+  std::string worker;                             // empty: each event's pid
+  std::string service;                            // empty: each target's comm
+  std::uint32_t ring_buffer_bytes = 8u << 20;
+  std::size_t queue_size = 8192;  // per sink
+  std::size_t batch_max = 256;
+  std::chrono::milliseconds flush_interval{500};
+  std::chrono::milliseconds sink_timeout{1000};
+  std::optional<std::chrono::milliseconds> duration;
+  bool verbose = false;
+};
+
+struct CliResult {
+  Options options;
+  // Set for --help and --version: print it to stdout and exit 0.
+  std::optional<std::string> print_and_exit;
+};
+
+// Throws UsageError (exit 2) with CLI11's message for an unknown or malformed option.
+CliResult parse_cli(int argc, const char* const* argv);
+
+// "250us", "1ms", "1.5s", "500ns", "2m" → nanoseconds. Throws UsageError for anything else.
+std::uint64_t parse_duration_ns(std::string_view text);
+
+// A ring buffer size: bytes, or a number with K, M or G (powers of 1024; "KiB", "MB" and lower
+// case too). It must be a power of two, a multiple of the page size and at most 1 GiB. Throws
+// UsageError naming the option otherwise.
+std::uint32_t parse_ring_buffer_size(std::string_view text);
+
+}  // namespace profilis

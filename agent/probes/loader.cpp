@@ -1,0 +1,295 @@
+#include "agent/probes/loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "agent/common/errors.h"
+#include "agent/probes/deferred_detach.h"
+#include "db_latency_bpf.skel.h"
+#include "fn_latency_bpf.skel.h"
+#include "usdt_probes_bpf.skel.h"
+
+namespace profilis {
+namespace {
+
+[[noreturn]] void throw_libbpf(const std::string& what, int err) {
+  if (err == EPERM || err == EACCES) {
+    throw PrivilegeError(errno_message(what + " (the kernel refused: run as root or grant "
+                                              "CAP_BPF and CAP_PERFMON)",
+                                       err));
+  }
+  throw RuntimeError(errno_message(what, err));
+}
+
+}  // namespace
+
+void BpfPrograms::SkeletonDeleter::operator()(fn_latency_bpf* skel) const {
+  fn_latency_bpf::destroy(skel);
+}
+
+void BpfPrograms::SkeletonDeleter::operator()(db_latency_bpf* skel) const {
+  db_latency_bpf::destroy(skel);
+}
+
+void BpfPrograms::SkeletonDeleter::operator()(usdt_probes_bpf* skel) const {
+  usdt_probes_bpf::destroy(skel);
+}
+
+void BpfPrograms::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
+
+BpfPrograms::BpfPrograms(std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn,
+                         std::unique_ptr<db_latency_bpf, SkeletonDeleter> db,
+                         std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt)
+    : fn_(std::move(fn)), db_(std::move(db)), usdt_(std::move(usdt)) {}
+
+BpfPrograms::~BpfPrograms() { detach_all(); }
+
+namespace {
+
+// The other objects use the function object's ring buffer, pid filter and drop counters: one
+// reader, one filter, one set of counts for everything.
+template <typename Skeleton>
+void share_maps(const fn_latency_bpf& from, Skeleton& to) {
+  const std::pair<bpf_map*, bpf_map*> shared[] = {{from.maps.events, to.maps.events},
+                                                  {from.maps.target_pids, to.maps.target_pids},
+                                                  {from.maps.counters, to.maps.counters}};
+  for (const auto& [source, target] : shared) {
+    if (int err = bpf_map__reuse_fd(target, bpf_map__fd(source))) {
+      throw_libbpf(std::string("cannot share map ") + bpf_map__name(source), -err);
+    }
+  }
+}
+
+// A quarter of the ring, at most 256 KiB: the reader is woken early enough to drain a burst
+// before it fills the ring, and rarely enough that wakeups stay a small part of a probe's cost.
+std::uint64_t wakeup_bytes(std::uint32_t ring_buffer_bytes) {
+  return std::min<std::uint64_t>(ring_buffer_bytes / 4, 256u << 10);
+}
+
+}  // namespace
+
+BpfPrograms BpfPrograms::load(const LoadOptions& options) {
+  std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn(fn_latency_bpf::open());
+  if (!fn) throw_libbpf("cannot open the function-latency BPF object", errno);
+  fn->rodata->min_duration_ns = options.min_duration_ns;
+  fn->rodata->wakeup_bytes = wakeup_bytes(options.ring_buffer_bytes);
+  if (int err = bpf_map__set_max_entries(fn->maps.events, options.ring_buffer_bytes)) {
+    throw_libbpf(
+        "cannot size the ring buffer (" + std::to_string(options.ring_buffer_bytes) + " bytes)",
+        -err);
+  }
+  if (int err = fn_latency_bpf::load(fn.get())) {
+    throw_libbpf("cannot load the function-latency BPF programs into the kernel", -err);
+  }
+  std::unique_ptr<db_latency_bpf, SkeletonDeleter> db(db_latency_bpf::open());
+  if (!db) throw_libbpf("cannot open the database-latency BPF object", errno);
+  db->rodata->sql_max = options.sql_max_bytes;
+  db->rodata->wakeup_bytes = fn->rodata->wakeup_bytes;
+  share_maps(*fn, *db);
+  if (int err = db_latency_bpf::load(db.get())) {
+    throw_libbpf("cannot load the database-latency BPF programs into the kernel", -err);
+  }
+  std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt(usdt_probes_bpf::open());
+  if (!usdt) throw_libbpf("cannot open the USDT BPF object", errno);
+  usdt->rodata->min_duration_ns = options.min_duration_ns;
+  usdt->rodata->sql_max = options.sql_max_bytes;
+  usdt->rodata->wakeup_bytes = fn->rodata->wakeup_bytes;
+  share_maps(*fn, *usdt);
+  if (int err = usdt_probes_bpf::load(usdt.get())) {
+    throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
+  }
+  usdt->bss->tracing = 1;
+  return BpfPrograms(std::move(fn), std::move(db), std::move(usdt));
+}
+
+void BpfPrograms::add_target_pid(pid_t pid) {
+  const __u32 key = static_cast<__u32>(pid);
+  const __u8 one = 1;
+  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &one, sizeof one, BPF_ANY)) {
+    throw_libbpf("cannot add pid " + std::to_string(pid) + " to the target map", errno);
+  }
+}
+
+void BpfPrograms::set_marker_object(std::uint32_t object, std::uint64_t start, std::uint64_t end) {
+  const __u32 key = object - 1;
+  const profilis_address_range range{.start = start, .end = end};
+  if (object == 0 || object > PROFILIS_MAX_MARKER_OBJECTS ||
+      bpf_map__update_elem(usdt_->maps.marker_objects, &key, sizeof key, &range, sizeof range,
+                           BPF_ANY)) {
+    throw_libbpf("cannot register marker object " + std::to_string(object), errno);
+  }
+}
+
+void BpfPrograms::stop_tracing(const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids) {
+    const __u32 key = static_cast<__u32>(pid);
+    bpf_map__delete_elem(fn_->maps.target_pids, &key, sizeof key, 0);
+  }
+  // The USDT programs, attached per process, check one flag instead of the pid map: cleared once
+  // no target is left (the agent stops every target at once when it stops).
+  __u32 any = 0;
+  if (bpf_map__get_next_key(fn_->maps.target_pids, nullptr, &any, sizeof any) != 0) {
+    usdt_->bss->tracing = 0;
+  }
+}
+
+namespace {
+
+// Deletes every entry of a map keyed by a struct whose first field is the pid.
+void delete_entries_of(bpf_map* map, pid_t pid) {
+  const std::size_t key_size = bpf_map__key_size(map);
+  std::vector<unsigned char> key(key_size), next(key_size);
+  std::vector<std::vector<unsigned char>> doomed;
+  void* previous = nullptr;
+  while (bpf_map__get_next_key(map, previous, next.data(), key_size) == 0) {
+    __u32 owner = 0;
+    std::memcpy(&owner, next.data(), sizeof owner);
+    if (owner == static_cast<__u32>(pid)) doomed.push_back(next);
+    key = next;
+    previous = key.data();
+  }
+  for (auto& entry : doomed) bpf_map__delete_elem(map, entry.data(), key_size, 0);
+}
+
+}  // namespace
+
+void BpfPrograms::forget_process(pid_t pid) {
+  delete_entries_of(db_->maps.statement_texts, pid);
+  delete_entries_of(db_->maps.pending_queries, pid);
+}
+
+void BpfPrograms::attach_function(pid_t pid, const std::string& path, std::uint64_t file_offset,
+                                  std::uint64_t cookie, const std::string& label) {
+  attach_pair(fn_->progs.fn_entry, fn_->progs.fn_return, pid, path, file_offset, cookie, label);
+}
+
+void BpfPrograms::attach_db(pid_t pid, const std::string& path, std::uint64_t file_offset,
+                            std::uint32_t api, const std::string& label) {
+  attach_pair(db_->progs.db_entry, db_->progs.db_return, pid, path, file_offset, api, label);
+}
+
+void BpfPrograms::attach_postgres_server(const std::string& path, const std::string& label) {
+  const std::pair<bpf_program*, const char*> probes[] = {
+      {db_->progs.pg_query_start, "query__start"}, {db_->progs.pg_query_done, "query__done"}};
+  for (const auto& [prog, name] : probes) {
+    bpf_link* link = bpf_program__attach_usdt(prog, -1, path.c_str(), "postgresql", name, nullptr);
+    if (!link) {
+      throw_libbpf(std::string("cannot attach USDT postgresql:") + name + " in " + label, errno);
+    }
+    links_.emplace_back(link);
+  }
+}
+
+void BpfPrograms::attach_usdt(bpf_program* program, pid_t pid, const std::string& path,
+                              const std::string& provider, const std::string& name,
+                              std::uint64_t cookie, const std::string& label) {
+  LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
+  bpf_link* link =
+      bpf_program__attach_usdt(program, pid, path.c_str(), provider.c_str(), name.c_str(), &opts);
+  if (!link) {
+    throw_libbpf("cannot attach USDT probe " + provider + ":" + name + " in " + label + " (pid " +
+                     std::to_string(pid) + ")",
+                 errno);
+  }
+  links_.emplace_back(link);
+}
+
+void BpfPrograms::attach_markers(pid_t pid, const std::string& path,
+                                 const std::vector<MarkerProbe>& markers, std::uint32_t object,
+                                 const std::string& label) {
+  struct Programs {
+    const char* marker;
+    bpf_program* by_note;
+    bpf_program* by_registers;
+  };
+  const Programs programs[] = {{"req_begin", usdt_->progs.req_begin, usdt_->progs.req_begin_regs},
+                               {"req_end", usdt_->progs.req_end, usdt_->progs.req_end_regs},
+                               {"fn_begin", usdt_->progs.fn_begin, usdt_->progs.fn_begin_regs},
+                               {"fn_end", usdt_->progs.fn_end, usdt_->progs.fn_end_regs},
+                               {"db_begin", usdt_->progs.db_begin, usdt_->progs.db_begin_regs},
+                               {"db_end", usdt_->progs.db_end, usdt_->progs.db_end_regs}};
+  for (const auto& marker : markers) {
+    for (const auto& program : programs) {
+      if (marker.name != program.marker) continue;
+      if (!marker.register_arguments) {
+        attach_usdt(program.by_note, pid, path, "profilis", marker.name, object, label);
+        continue;
+      }
+      for (const auto site : marker.site_offsets) {
+        LIBBPF_OPTS(bpf_uprobe_opts, opts,
+                    .ref_ctr_offset = static_cast<size_t>(marker.semaphore_offset),
+                    .bpf_cookie = object);
+        bpf_link* link = bpf_program__attach_uprobe_opts(program.by_registers, pid, path.c_str(),
+                                                         static_cast<size_t>(site), &opts);
+        if (!link) {
+          throw_libbpf("cannot attach profilis:" + marker.name + " in " + label + " (pid " +
+                           std::to_string(pid) + ")",
+                       errno);
+        }
+        links_.emplace_back(link);
+      }
+    }
+  }
+}
+
+void BpfPrograms::attach_usdt_point(pid_t pid, const std::string& path, const std::string& provider,
+                                    const std::string& name, std::uint64_t cookie,
+                                    const std::string& label) {
+  attach_usdt(usdt_->progs.usdt_point, pid, path, provider, name, cookie, label);
+}
+
+void BpfPrograms::attach_usdt_pair(pid_t pid, const std::string& path, const std::string& provider,
+                                   const std::string& start, const std::string& end,
+                                   std::uint64_t cookie, const std::string& label) {
+  attach_usdt(usdt_->progs.usdt_pair_start, pid, path, provider, start, cookie, label);
+  attach_usdt(usdt_->progs.usdt_pair_end, pid, path, provider, end, cookie, label);
+}
+
+void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,
+                              const std::string& path, std::uint64_t file_offset,
+                              std::uint64_t cookie, const std::string& label) {
+  for (bool retprobe : {false, true}) {
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = retprobe);
+    bpf_link* link = bpf_program__attach_uprobe_opts(retprobe ? ret : entry, pid, path.c_str(),
+                                                     static_cast<size_t>(file_offset), &opts);
+    if (!link) {
+      throw_libbpf(std::string("cannot attach ") + (retprobe ? "uretprobe" : "uprobe") + " to " +
+                       label + " (pid " + std::to_string(pid) + ")",
+                   errno);
+    }
+    links_.emplace_back(link);
+  }
+}
+
+void BpfPrograms::detach_all() {
+  if (links_.empty()) return;
+  // The kernel takes ~0.1 s per probe, one at a time: on every way out, errors included, a child
+  // process pays that after the agent has exited, and these closes are cheap.
+  defer_detach_to_child();
+  links_.clear();  // one at a time: libbpf's USDT links share bookkeeping unsafe to free at once
+}
+
+int BpfPrograms::ring_buffer_fd() const { return bpf_map__fd(fn_->maps.events); }
+
+KernelCounters BpfPrograms::counters() const {
+  KernelCounters total{};
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return total;
+  std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
+  for (__u32 reason = 0; reason < PROFILIS_COUNTER__COUNT; ++reason) {
+    if (bpf_map__lookup_elem(fn_->maps.counters, &reason, sizeof reason, per_cpu.data(),
+                             per_cpu.size() * sizeof(std::uint64_t), 0) != 0) {
+      continue;
+    }
+    for (std::uint64_t n : per_cpu) total[reason] += n;
+  }
+  return total;
+}
+
+}  // namespace profilis

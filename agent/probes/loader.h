@@ -1,0 +1,109 @@
+// The agent's BPF programs — function latency and database-driver latency — loaded as one unit
+// that shares one ring buffer, pid filter and drop counters: open → configure → load → attach,
+// every libbpf object owned.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/targets/usdt_targets.h"
+#include "profilis_records.h"
+
+struct fn_latency_bpf;
+struct db_latency_bpf;
+struct usdt_probes_bpf;
+struct bpf_link;
+struct bpf_program;
+
+namespace profilis {
+
+struct LoadOptions {
+  std::uint64_t min_duration_ns = 0;
+  std::uint32_t ring_buffer_bytes = 8u << 20;  // a power of two, as the kernel requires
+  std::uint32_t sql_max_bytes = 256;           // SQL text read per query, at most PROFILIS_SQL_MAX
+};
+
+using KernelCounters = std::array<std::uint64_t, PROFILIS_COUNTER__COUNT>;
+
+class BpfPrograms {
+ public:
+  // Throws RuntimeError (or PrivilegeError when the kernel refuses for lack of privileges) with
+  // libbpf's reason.
+  static BpfPrograms load(const LoadOptions& options);
+
+  BpfPrograms(BpfPrograms&&) noexcept = default;
+  BpfPrograms& operator=(BpfPrograms&&) noexcept = default;
+  ~BpfPrograms();
+
+  void add_target_pid(pid_t pid);
+  // A uprobe and a uretprobe on `path` at `file_offset`, restricted to `pid`; `cookie` comes back
+  // in every record. Throws RuntimeError naming the probe that failed.
+  void attach_function(pid_t pid, const std::string& path, std::uint64_t file_offset,
+                       std::uint64_t cookie, const std::string& label);
+  // The same for a DB client-library function; `api` is its enum profilis_db_api.
+  void attach_db(pid_t pid, const std::string& path, std::uint64_t file_offset, std::uint32_t api,
+                 const std::string& label);
+  // PostgreSQL's query__start/query__done USDT probes in the server binary at `path`, in every
+  // process running it: the BPF side keeps the queries of targets and their children (backends).
+  void attach_postgres_server(const std::string& path, const std::string& label);
+  // The profilis:* markers of the ELF file at `path`, for `pid` only: only that process's
+  // semaphores are raised. A marker with register arguments is probed by plain uprobes, one per
+  // site, the others by USDT note. `object`: the file's marker object id (0 for none).
+  void attach_markers(pid_t pid, const std::string& path, const std::vector<MarkerProbe>& markers,
+                      std::uint32_t object, const std::string& label);
+  // Tells the kernel the read-only memory [start, end) of marker object `object` (≥ 1), whose
+  // constant names the agent reads itself (MarkerStrings).
+  void set_marker_object(std::uint32_t object, std::uint64_t start, std::uint64_t end);
+  // A third-party USDT probe whose every hit is an FN record with `cookie`.
+  void attach_usdt_point(pid_t pid, const std::string& path, const std::string& provider,
+                         const std::string& name, std::uint64_t cookie, const std::string& label);
+  // Two third-party USDT probes paired per thread into FN records with `cookie`.
+  void attach_usdt_pair(pid_t pid, const std::string& path, const std::string& provider,
+                        const std::string& start, const std::string& end, std::uint64_t cookie,
+                        const std::string& label);
+  // The programs ignore these pids from now on: instant, unlike detaching, which the kernel does
+  // one uprobe at a time at about 0.1 s each.
+  void stop_tracing(const std::vector<pid_t>& pids);
+  // Removes what the kernel side keeps for an exited process (prepared statement texts, queries
+  // in flight): those maps are LRU-bounded anyway, this keeps them from holding dead entries.
+  void forget_process(pid_t pid);
+  // Detaches every probe; the kernel's slow part is left to a child that outlives the agent
+  // (deferred_detach.h).
+  void detach_all();
+
+  int ring_buffer_fd() const;
+  std::size_t link_count() const { return links_.size(); }
+  // Drops per reason and records produced, summed over CPUs; cumulative since load.
+  KernelCounters counters() const;
+
+ private:
+  struct SkeletonDeleter {
+    void operator()(fn_latency_bpf* skel) const;
+    void operator()(db_latency_bpf* skel) const;
+    void operator()(usdt_probes_bpf* skel) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* link) const;
+  };
+  BpfPrograms(std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn,
+              std::unique_ptr<db_latency_bpf, SkeletonDeleter> db,
+              std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt);
+  void attach_usdt(bpf_program* program, pid_t pid, const std::string& path,
+                   const std::string& provider, const std::string& name, std::uint64_t cookie,
+                   const std::string& label);
+  void attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid, const std::string& path,
+                   std::uint64_t file_offset, std::uint64_t cookie, const std::string& label);
+
+  // Declared before links_: links are destroyed first, then the programs they point to.
+  std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn_;
+  std::unique_ptr<db_latency_bpf, SkeletonDeleter> db_;
+  std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+};
+
+}  // namespace profilis
