@@ -9,7 +9,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests, benchmarks, checks
   googletest libgtest-dev libbenchmark-dev binutils util-linux clang-format prometheus
-  libclang-rt-14-dev bc
+  libclang-rt-14-dev bc locales
   # USDT: third-party-style probes (sys/sdt.h) for fixtures and the peer benchmark, bpftrace as peer,
   # Debian's Python with its python:* probes for `list`
   systemtap-sdt-dev bpftrace python3.11
@@ -24,13 +24,25 @@ for p in "${packages[@]}"; do
 done
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages (${missing[*]}); run as root to install them" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-if [[ $(id -u) -ne 0 ]]; then
-  echo "install-deps: missing packages (${missing[*]}); run as root to install them" >&2
-  exit 1
+
+# A collating locale, for the test that JSONL file names sort in time order under `ls` and shell
+# globs in a typical user locale, not only byte by byte.
+if ! locale -a 2>/dev/null | grep -qi '^en_US\.utf-\?8$'; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: the en_US.UTF-8 locale is missing; run as root to generate it" >&2
+    exit 1
+  fi
+  sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
+  grep -q '^en_US.UTF-8 UTF-8' /etc/locale.gen || echo 'en_US.UTF-8 UTF-8' >>/etc/locale.gen
+  locale-gen
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y --no-install-recommends "${missing[@]}"

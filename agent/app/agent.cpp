@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "agent/app/health_metrics.h"
@@ -337,6 +338,14 @@ void drain_to_the_end(RingReader& reader, const BpfPrograms& program, const Coll
   }
 }
 
+void block_stop_signals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+}
+
 // Drains the ring buffer as records come, until a stop signal, the deadline, or the last target's
 // exit.
 void wait_until_stopped(EventLoop& loop, RingReader& reader, BpfPrograms& program) {
@@ -369,35 +378,45 @@ void run_agent(const Options& options) {
   ::signal(SIGPIPE, SIG_IGN);
   check_privileges_and_kernel();
   const Plan plan = plan_probes(options);
+  // Before the first thread (the sinks' and the metrics server's), so that every thread inherits
+  // the mask and a stop signal waits for the event loop, even one that comes during the attach.
+  block_stop_signals();
 
-  auto program = BpfPrograms::load(LoadOptions{.min_duration_ns = options.min_duration_ns,
-                                               .ring_buffer_bytes = options.ring_buffer_bytes,
-                                               .sql_max_bytes = options.sql_max_bytes});
-  for (const auto& process : plan.processes) program.add_target_pid(process.pid);
-  std::vector<std::string> fn_names;
-  MarkerStrings marker_strings;
-  attach_all(program, plan, options.verbose, fn_names, marker_strings);
-
+  // Every sink is opened, and the metrics port bound, before anything is attached: a bad
+  // --jsonl-dir or a taken port fails at once, and the target never carries probes for nothing.
   Outputs outputs = make_outputs(options);
   Collector collector(CollectorOptions{.queue_size = options.queue_size,
                                        .batch_max = options.batch_max,
                                        .flush_interval = options.flush_interval,
                                        .sink_timeout = options.sink_timeout},
                       std::move(outputs.sinks));
-  const RecordDecoder decoder(std::move(fn_names), service_labels(options, plan),
-                              monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings,
-                              options.sql_max_bytes);
-  RingReader reader(program.ring_buffer_fd(), decoder, collector);
+  // What the metrics server reads is declared before it, so that whatever way this function is
+  // left, the server stops before any of it is destroyed.
+  std::optional<BpfPrograms> program;
+  MarkerStrings marker_strings;
+  std::optional<RecordDecoder> decoder;
+  std::optional<RingReader> reader;
+  std::atomic<bool> serving{true};
+  std::unique_ptr<MetricsServer> server;
+  if (outputs.registry) server = serve_metrics(options, *outputs.registry, serving);
+
+  program.emplace(BpfPrograms::load(LoadOptions{.min_duration_ns = options.min_duration_ns,
+                                                .ring_buffer_bytes = options.ring_buffer_bytes,
+                                                .sql_max_bytes = options.sql_max_bytes}));
+  for (const auto& process : plan.processes) program->add_target_pid(process.pid);
+  std::vector<std::string> fn_names;
+  attach_all(*program, plan, options.verbose, fn_names, marker_strings);
+
+  decoder.emplace(std::move(fn_names), service_labels(options, plan),
+                  monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings,
+                  options.sql_max_bytes);
+  reader.emplace(program->ring_buffer_fd(), *decoder, collector);
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);
-  EventLoop loop(reader.epoll_fd(), collector.room_fd(), pids, options.duration);
-  // Threads start only now, after EventLoop blocked the stop signals: they inherit that mask.
+  EventLoop loop(reader->epoll_fd(), collector.room_fd(), pids, options.duration);
   collector.start();
-  std::atomic<bool> attached{true};
-  std::unique_ptr<MetricsServer> server;  // declared last: its threads read everything above
   if (outputs.registry) {
-    register_health_metrics(*outputs.registry, program, collector, reader, decoder);
-    server = serve_metrics(options, *outputs.registry, attached);
+    register_health_metrics(*outputs.registry, *program, collector, *reader, *decoder);
   }
   std::fprintf(stderr,
                "profilis-agent: tracing %zu function(s), %zu database client function(s), %zu "
@@ -406,18 +425,18 @@ void run_agent(const Options& options) {
                plan.probes.size(), plan.db_probes.size(), plan.pg_servers.size(),
                plan.usdt_probes.size(), plan.marker_files.size(), plan.processes.size());
 
-  wait_until_stopped(loop, reader, program);
-  program.stop_tracing(pids);
-  attached = false;
+  wait_until_stopped(loop, *reader, *program);
+  program->stop_tracing(pids);
+  serving = false;
   collector.leave_stuck_sinks_behind();
-  drain_to_the_end(reader, program, collector, options.sink_timeout);
-  const auto counts = program.counters();
+  drain_to_the_end(*reader, *program, collector, options.sink_timeout);
+  const auto counts = program->counters();
   collector.stop();
-  report_summary(reader, collector, counts);
-  report_unreadable(decoder);
+  report_summary(*reader, collector, counts);
+  report_unreadable(*decoder);
   server.reset();
   // After every output is complete (the kernel's part of it is left to a child process).
-  program.detach_all();
+  program->detach_all();
 }
 
 }  // namespace profilis

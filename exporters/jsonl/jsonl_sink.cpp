@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdio>
 #include <ctime>
 #include <optional>
 #include <system_error>
@@ -28,6 +29,16 @@ std::string utc_stamp() {
   gmtime_r(&now, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+// "" for the first file of a second, then ".seq000001", ".seq000002"...: a name that sorts after
+// the first one and before the next second's, byte by byte (C locale, Python's sorted()) and by a
+// locale's collation alike (which ignores punctuation, so a letter must follow the stamp).
+std::string collision_suffix(unsigned n) {
+  if (n == 0) return "";
+  char buf[24];
+  std::snprintf(buf, sizeof buf, ".seq%06u", n);
   return buf;
 }
 
@@ -85,9 +96,8 @@ std::filesystem::path rename_without_overwrite(const std::filesystem::path& from
                                                const std::filesystem::path& dir,
                                                const std::string& prefix) {
   const std::string base = prefix + "-" + utc_stamp();
-  for (int n = 0;; ++n) {
-    std::filesystem::path to =
-        dir / (n == 0 ? base + ".jsonl" : base + "-" + std::to_string(n) + ".jsonl");
+  for (unsigned n = 0;; ++n) {
+    std::filesystem::path to = dir / (base + collision_suffix(n) + ".jsonl");
     // RENAME_NOREPLACE makes "exists?" and "rename" one atomic step: no race can overwrite a file.
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
       fsync_dir(dir);
