@@ -1,8 +1,15 @@
 // End to end: the agent's failures. Each must exit with the code of DESIGN §4, say what is wrong in
 // one "profilis-agent: error: " line on stderr, and never crash.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -118,6 +125,61 @@ TEST_F(AgentErrorTest, NegativeDuration) {
   ASSERT_NO_FATAL_FAILURE(
       run_agent({"--pid", fixture_pid(), "--fn", "fx_sleep_ms", "--duration", "-5"}));
   expect_error(kUsage, "duration");
+}
+
+// A sink that cannot open fails before any probe is attached: at once, and the target never
+// carries probes for nothing. --db auto and --verbose: many probes, each one logged when attached.
+TEST_F(AgentErrorTest, SinkErrorsComeBeforeAnyProbeIsAttached) {
+  PROFILIS_REQUIRE_ROOT();
+  ASSERT_NO_FATAL_FAILURE(start_fixture(FN_FIXTURE_PIE));
+  TempDir dir;
+  const std::string file = dir.path() + "/not-a-dir";
+  ASSERT_TRUE(std::ofstream(file) << "x");
+  const std::vector<std::string> target = {"--pid", fixture_pid(), "--fn",     "fx_*",
+                                           "--db",  "auto",        "--verbose"};
+
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), target.begin(), target.end());
+    return extra;
+  };
+  ASSERT_NO_FATAL_FAILURE(run_agent(with({"--jsonl-dir", file})));
+  expect_error(kUsage, "--jsonl-dir");
+  EXPECT_EQ(err_.find("attached"), std::string::npos) << err_;
+
+  // A port that is taken: exit 1, before the attach too.
+  const int squatter = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(squatter, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int port = free_port();
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  ASSERT_EQ(::bind(squatter, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(squatter, 1), 0);
+  ASSERT_NO_FATAL_FAILURE(run_agent(with({"--prometheus", "127.0.0.1:" + std::to_string(port)})));
+  ::close(squatter);
+  expect_error(1, "in use");
+  EXPECT_EQ(err_.find("attached"), std::string::npos) << err_;
+}
+
+// Two agents on one --jsonl-dir would share its active file: the second is refused (exit 2) and the
+// first goes on unharmed, its events all in its file.
+TEST_F(AgentErrorTest, SecondAgentOnTheSameJsonlDirIsRefused) {
+  PROFILIS_REQUIRE_ROOT();
+  ASSERT_NO_FATAL_FAILURE(start_fixture(FN_FIXTURE_PIE));
+  TempDir dir;
+  Process first({PROFILIS_AGENT_BIN, "--pid", fixture_pid(), "--fn", "fx_sleep_ms", "--jsonl-dir",
+                 dir.path()});
+  ASSERT_TRUE(first.wait_for_stderr("profilis-agent: tracing", kTimeout)) << first.err();
+
+  ASSERT_NO_FATAL_FAILURE(
+      run_agent({"--pid", fixture_pid(), "--fn", "fx_sleep_ms", "--jsonl-dir", dir.path()}));
+  expect_error(kUsage, "another process");
+
+  first.signal(SIGTERM);
+  const ExitStatus status = first.wait(kTimeout);
+  EXPECT_TRUE(status.exited() && status.code == 0) << status.describe() << "\n" << first.err();
+  EXPECT_NE(first.err().find("delivered: 0 to jsonl"), std::string::npos) << first.err();
 }
 
 }  // namespace
