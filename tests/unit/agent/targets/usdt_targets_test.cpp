@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -112,6 +113,46 @@ TEST(MarkerProbes, shouldFallBackToNotesWhenSitesOrSemaphoresAreNotInTheFile) {
   const auto unguarded = marker_probes({marker_note("fn_begin", "8@%rdi", 0x100, 0, std::nullopt)});
   EXPECT_TRUE(unguarded[0].register_arguments);
   EXPECT_EQ(unguarded[0].semaphore_offset, 0u);
+}
+
+// The markers as the compilers placed them in the built fixtures: the header's own markers are all
+// attached by registers at -O0 and -O2, in C and C++; markers written with <sys/sdt.h> are not.
+struct BuiltFixture {
+  const char* path;
+  bool by_registers;
+};
+
+class MarkerProbesOfBuiltFixtures : public ::testing::TestWithParam<BuiltFixture> {};
+
+TEST_P(MarkerProbesOfBuiltFixtures, shouldAttachTheHeadersMarkersByRegistersOnly) {
+  const auto markers = marker_probes(read_usdt_notes(GetParam().path));
+  ASSERT_FALSE(markers.empty()) << GetParam().path;
+  for (const MarkerProbe& marker : markers) {
+    EXPECT_EQ(marker.register_arguments, GetParam().by_registers)
+        << GetParam().path << ": " << marker.name;
+    EXPECT_FALSE(marker.site_offsets.empty()) << marker.name;
+    EXPECT_NE(marker.semaphore_offset, 0u) << marker.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, MarkerProbesOfBuiltFixtures,
+                         ::testing::Values(BuiltFixture{USDT_MARKERS_C_O0, true},
+                                           BuiltFixture{USDT_MARKERS_C_O2, true},
+                                           BuiltFixture{USDT_MARKERS_CPP_O0, true},
+                                           BuiltFixture{USDT_MARKERS_CPP_O2, true},
+                                           BuiltFixture{USDT_COLD_LITERALS_O0, true},
+                                           BuiltFixture{USDT_COLD_LITERALS_O2, true},
+                                           BuiltFixture{USDT_COLD_LITERALS_SDT, false}));
+
+// The fixture whose fn_end sits in a callee-saved register and a 4-byte value: that marker goes by
+// its note, and only that one need.
+TEST(MarkerProbesOfBuiltFixtures, shouldAttachASysSdtMarkerWithArgumentsElsewhereByNote) {
+  const auto markers = marker_probes(read_usdt_notes(USDT_SDT_MARKERS_FIXTURE));
+  ASSERT_EQ(markers.size(), 2u);
+  const auto fn_end = std::find_if(markers.begin(), markers.end(),
+                                   [](const MarkerProbe& m) { return m.name == "fn_end"; });
+  ASSERT_NE(fn_end, markers.end());
+  EXPECT_FALSE(fn_end->register_arguments);
 }
 
 }  // namespace
