@@ -86,7 +86,8 @@ std::vector<Event> typical_batch() {
 }
 
 // The same object, field for field and in the same order, with nlohmann. ordered_json keeps the
-// order of DESIGN §3 (plain json would sort the keys); replacing invalid UTF-8 matches ours.
+// order of docs/design.md §3 (plain json would sort the keys); replacing invalid UTF-8 matches
+// ours.
 void append_nlohmann(std::string& out, const Event& e) {
   nlohmann::ordered_json j;
   j["ts_ns"] = e.ts_ns;

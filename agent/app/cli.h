@@ -1,4 +1,4 @@
-// The command line of DESIGN §4, as far as this version implements it.
+// The command line of docs/design.md §4, as far as this version implements it.
 #pragma once
 
 #include <sys/types.h>

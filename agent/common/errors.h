@@ -1,5 +1,5 @@
-// Errors cross the agent as exceptions, each carrying the exit code of DESIGN §4; main() is the one
-// place that catches them, prints the message and exits with the code.
+// Errors cross the agent as exceptions, each carrying the exit code of docs/design.md §4; main() is
+// the one place that catches them, prints the message and exits with the code.
 #pragma once
 
 #include <stdexcept>

@@ -1,5 +1,5 @@
-// `profilis-agent list (--pid PID | --binary PATH) [--filter GLOB] [--json]` (DESIGN §4): what can
-// be traced there. Needs no BPF: it only reads /proc and ELF files.
+// `profilis-agent list (--pid PID | --binary PATH) [--filter GLOB] [--json]` (docs/design.md §4):
+// what can be traced there. Needs no BPF: it only reads /proc and ELF files.
 #pragma once
 
 #include <sys/types.h>

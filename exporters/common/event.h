@@ -1,4 +1,4 @@
-// The event of DESIGN §3: what the decoder produces and every sink consumes.
+// The event of docs/design.md §3: what the decoder produces and every sink consumes.
 #pragma once
 
 #include <cstddef>

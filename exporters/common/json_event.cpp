@@ -142,7 +142,7 @@ class ObjectWriter {
   void close() { out_ += pretty_ ? "\n}\n" : "}\n"; }
 
  private:
-  static constexpr std::size_t kMaxKey = 24;  // longer than any key of DESIGN §3
+  static constexpr std::size_t kMaxKey = 24;  // longer than any key of docs/design.md §3
 
   static std::size_t put(char* buf, std::size_t at, std::string_view text) {
     std::memcpy(buf + at, text.data(), text.size());

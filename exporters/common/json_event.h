@@ -15,7 +15,8 @@ enum class JsonStyle { kCompact, kPretty };
 // UTF-8 sequence becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view text);
 
-// Appends one event as a JSON object in the field order of DESIGN §3, followed by a newline.
+// Appends one event as a JSON object in the field order of docs/design.md §3, followed by a
+// newline.
 void append_json_event(std::string& out, const Event& event, JsonStyle style = JsonStyle::kCompact);
 
 }  // namespace profilis

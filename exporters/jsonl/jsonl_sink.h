@@ -1,7 +1,7 @@
-// JSONL files (DESIGN §5): events are appended to <dir>/<prefix>-active.jsonl.tmp, which is fsynced
-// and renamed to <prefix>-YYYYmmdd-HHMMSS.jsonl (UTC) when it is rotated (by size or by age) or
-// finalized; a finalized file is never overwritten (a "-N" suffix is added instead). Every file
-// holds only complete lines: rotation happens between lines, and a failed write is cut back.
+// JSONL files (docs/design.md §5): events are appended to <dir>/<prefix>-active.jsonl.tmp, which is
+// fsynced and renamed to <prefix>-YYYYmmdd-HHMMSS.jsonl (UTC) when it is rotated (by size or by
+// age) or finalized; a finalized file is never overwritten (a "-N" suffix is added instead). Every
+// file holds only complete lines: rotation happens between lines, and a failed write is cut back.
 #pragma once
 
 #include <sys/types.h>

@@ -45,7 +45,7 @@ std::vector<std::string> fields_of(const std::string& kind) {
 }
 
 // The event's "unreadable" names (empty when it has none, as it must then), after checking that
-// the field comes last and the others are in DESIGN §3's order.
+// the field comes last and the others are in docs/design.md §3's order.
 std::vector<std::string> unreadable_of(const Json& event, const UsdtRun& run) {
   Json rest = event;
   std::vector<std::string> names;

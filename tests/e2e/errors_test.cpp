@@ -1,5 +1,5 @@
-// End to end: the agent's failures. Each must exit with the code of DESIGN §4, say what is wrong in
-// one "profilis-agent: error: " line on stderr, and never crash.
+// End to end: the agent's failures. Each must exit with the code of docs/design.md §4, say what is
+// wrong in one "profilis-agent: error: " line on stderr, and never crash.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -76,7 +76,8 @@ std::vector<Json> agent_lines(const std::string& dir) {
   return lines;
 }
 
-// Checks the fields every FN event must have, in the order DESIGN §3 gives, and returns the call.
+// Checks the fields every FN event must have, in the order docs/design.md §3 gives, and returns the
+// call.
 Call agent_call(const Json& j, pid_t pid, const std::string& comm) {
   static const std::vector<std::string> kOrder = {"ts_ns", "kind", "fn",   "error",  "dur_ns",
                                                   "pid",   "tid",  "comm", "service"};

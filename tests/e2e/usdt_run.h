@@ -50,8 +50,8 @@ class UsdtRun {
   std::string comm_;
 };
 
-// Checks the fields every event has, in DESIGN §3's order (`kind_fields` between kind and dur_ns),
-// and that it is the fixture's.
+// Checks the fields every event has, in docs/design.md §3's order (`kind_fields` between kind and
+// dur_ns), and that it is the fixture's.
 void expect_event_shape(const Json& event, const std::vector<std::string>& kind_fields, pid_t pid,
                         const std::string& comm);
 
