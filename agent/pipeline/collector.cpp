@@ -9,6 +9,7 @@
 #include <string>
 
 #include "agent/common/errors.h"
+#include "agent/common/unique_fd.h"
 
 namespace profilis {
 namespace {
@@ -25,16 +26,14 @@ std::vector<std::shared_ptr<SinkWorker>>& abandoned_workers() {
 // The eventfd outlives the collector while an abandoned worker may still signal it.
 struct Collector::RoomSignal {
   RoomSignal() : fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (fd < 0) throw RuntimeError(errno_message("eventfd", errno));
+    if (!fd) throw RuntimeError(errno_message("eventfd", errno));
   }
-  ~RoomSignal() { ::close(fd); }
-  RoomSignal(const RoomSignal&) = delete;
-  RoomSignal& operator=(const RoomSignal&) = delete;
   void signal() const {
     const std::uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);  // a full counter stays readable
+    // A full counter stays readable.
+    [[maybe_unused]] ssize_t n = ::write(fd.get(), &one, sizeof one);
   }
-  int fd;
+  unique_fd fd;
 };
 
 Collector::Collector(CollectorOptions options, std::vector<std::unique_ptr<Sink>> sinks,
@@ -48,7 +47,7 @@ Collector::Collector(CollectorOptions options, std::vector<std::unique_ptr<Sink>
 
 Collector::~Collector() { stop(); }
 
-int Collector::room_fd() const { return room_->fd; }
+int Collector::room_fd() const { return room_->fd.get(); }
 
 void Collector::start() {
   for (auto& worker : workers_) worker->start();

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <utility>
 
 #include "agent/common/errors.h"
 
@@ -18,15 +19,16 @@ namespace {
 // epoll tags: small numbers for the fixed fds, kPidBase + index for each target's pidfd.
 constexpr std::uint64_t kRing = 1, kSignal = 2, kTimer = 3, kRoom = 4, kPidBase = 100;
 
-int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+unique_fd open_pidfd(pid_t pid) {
+  return unique_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
 
 }  // namespace
 
 EventLoop::EventLoop(int ring_epoll_fd, int room_fd, const std::vector<pid_t>& pids,
                      std::optional<std::chrono::milliseconds> duration)
-    : ring_epoll_fd_(ring_epoll_fd), room_fd_(room_fd) {
-  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_ < 0) throw RuntimeError(errno_message("epoll_create1", errno));
+    : epoll_(::epoll_create1(EPOLL_CLOEXEC)), ring_epoll_fd_(ring_epoll_fd), room_fd_(room_fd) {
+  if (!epoll_) throw RuntimeError(errno_message("epoll_create1", errno));
   watch(ring_epoll_fd, kRing);
   watch(room_fd, kRoom);
 
@@ -35,37 +37,30 @@ EventLoop::EventLoop(int ring_epoll_fd, int room_fd, const std::vector<pid_t>& p
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal_fd_ = ::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (signal_fd_ < 0) throw RuntimeError(errno_message("signalfd", errno));
-  watch(signal_fd_, kSignal);
+  signal_fd_.reset(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signal_fd_) throw RuntimeError(errno_message("signalfd", errno));
+  watch(signal_fd_.get(), kSignal);
 
   for (pid_t pid : pids) {
-    int fd = open_pidfd(pid);
-    if (fd < 0) {
+    unique_fd fd = open_pidfd(pid);
+    if (!fd) {
       if (errno == ESRCH) continue;  // already gone: counts as exited
       throw RuntimeError(errno_message("pidfd_open(" + std::to_string(pid) + ")", errno));
     }
-    watch(fd, kPidBase + pid_fds_.size());
-    pid_fds_.push_back(fd);
+    watch(fd.get(), kPidBase + pid_fds_.size());
+    pid_fds_.push_back(std::move(fd));
     watched_pids_.push_back(pid);
   }
   live_ = pid_fds_.size();
 
   if (duration) {
-    timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if (timer_fd_ < 0) throw RuntimeError(errno_message("timerfd_create", errno));
+    timer_fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (!timer_fd_) throw RuntimeError(errno_message("timerfd_create", errno));
     itimerspec spec{};
     spec.it_value.tv_sec = duration->count() / 1000;
     spec.it_value.tv_nsec = (duration->count() % 1000) * 1'000'000;
-    ::timerfd_settime(timer_fd_, 0, &spec, nullptr);
-    watch(timer_fd_, kTimer);
-  }
-}
-
-EventLoop::~EventLoop() {
-  for (int fd : pid_fds_) ::close(fd);
-  for (int fd : {timer_fd_, signal_fd_, epoll_}) {
-    if (fd >= 0) ::close(fd);
+    ::timerfd_settime(timer_fd_.get(), 0, &spec, nullptr);
+    watch(timer_fd_.get(), kTimer);
   }
 }
 
@@ -73,7 +68,7 @@ void EventLoop::watch(int fd, std::uint64_t tag) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = tag;
-  if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     throw RuntimeError(errno_message("epoll_ctl", errno));
   }
 }
@@ -83,7 +78,7 @@ void EventLoop::pause_records(bool paused) {
   epoll_event ev{};
   ev.events = paused ? 0u : static_cast<std::uint32_t>(EPOLLIN);
   ev.data.u64 = kRing;
-  if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, ring_epoll_fd_, &ev) != 0) {
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, ring_epoll_fd_, &ev) != 0) {
     throw RuntimeError(errno_message("epoll_ctl", errno));
   }
   paused_ = paused;
@@ -95,7 +90,7 @@ EventLoop::Wake EventLoop::wait() {
   // The BPF programs wake the reader only once a backlog builds up (a wakeup per record costs an
   // interrupt per probe hit), so records are also drained on this interval.
   constexpr int kDrainIntervalMs = 50;
-  int n = ::epoll_wait(epoll_, &ev, 1, kDrainIntervalMs);
+  int n = ::epoll_wait(epoll_.get(), &ev, 1, kDrainIntervalMs);
   if (n < 0) {
     if (errno == EINTR) return Wake::kNothing;
     throw RuntimeError(errno_message("epoll_wait", errno));
@@ -116,7 +111,7 @@ EventLoop::Wake EventLoop::wait() {
     default: {
       // An exited process's pidfd stays readable: stop watching it, once.
       const std::size_t index = ev.data.u64 - kPidBase;
-      ::epoll_ctl(epoll_, EPOLL_CTL_DEL, pid_fds_[index], nullptr);
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, pid_fds_[index].get(), nullptr);
       --live_;
       exited_ = watched_pids_[index];
       return live_ == 0 ? Wake::kTargetExited : Wake::kOneTargetExited;

@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "agent/common/unique_fd.h"
+
 namespace profilis {
 
 class EventLoop {
@@ -20,7 +22,6 @@ class EventLoop {
   // `room_fd`: an eventfd that says the collector has room again after refusing an event.
   EventLoop(int ring_epoll_fd, int room_fd, const std::vector<pid_t>& pids,
             std::optional<std::chrono::milliseconds> duration);
-  ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
@@ -35,13 +36,13 @@ class EventLoop {
  private:
   void watch(int fd, std::uint64_t tag);
 
-  int epoll_ = -1;
-  int signal_fd_ = -1;
-  int timer_fd_ = -1;
-  int ring_epoll_fd_ = -1;
-  int room_fd_ = -1;
+  unique_fd epoll_;
+  unique_fd signal_fd_;
+  unique_fd timer_fd_;
+  int ring_epoll_fd_ = -1;  // the ring reader's
+  int room_fd_ = -1;        // the collector's
   bool paused_ = false;
-  std::vector<int> pid_fds_;
+  std::vector<unique_fd> pid_fds_;
   std::vector<pid_t> watched_pids_;  // same order as pid_fds_
   pid_t exited_ = 0;
   std::size_t live_ = 0;

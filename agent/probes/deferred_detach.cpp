@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "agent/common/unique_fd.h"
+
 namespace profilis {
 namespace {
 
@@ -35,13 +37,13 @@ bool is_probe(int fd) {
 // Closes every descriptor but the probes' and `keep`: the standard streams above all, so that
 // whoever reads the agent's output sees its end when the agent exits.
 void close_all_but_probes(int keep) {
-  const int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return;
+  const unique_fd dir(::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return;
   static int others[65536];
   int count = 0;
   alignas(8) char buffer[4096];
   for (;;) {
-    const long n = ::syscall(SYS_getdents64, dir, buffer, sizeof buffer);
+    const long n = ::syscall(SYS_getdents64, dir.get(), buffer, sizeof buffer);
     if (n <= 0) break;
     for (long offset = 0; offset < n;) {
       const auto* entry = reinterpret_cast<const struct dirent64*>(buffer + offset);
@@ -49,37 +51,35 @@ void close_all_but_probes(int keep) {
       if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
       int fd = 0;
       for (const char* c = entry->d_name; *c; ++c) fd = fd * 10 + (*c - '0');
-      if (fd == dir || fd == keep || is_probe(fd)) continue;
+      if (fd == dir.get() || fd == keep || is_probe(fd)) continue;
       if (count < static_cast<int>(sizeof others / sizeof others[0])) others[count++] = fd;
     }
   }
-  ::close(dir);
   for (int i = 0; i < count; ++i) ::close(others[i]);
 }
 
 }  // namespace
 
 void defer_detach_to_child() {
-  int agent_alive[2];
-  if (::pipe2(agent_alive, O_CLOEXEC) != 0) return;
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) return;
+  unique_fd agent_alive(ends[0]);  // read by the child: EOF once the agent is gone
+  unique_fd agent_holds(ends[1]);
   const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(agent_alive[0]);
-    ::close(agent_alive[1]);
+  if (pid < 0) return;
+  if (pid > 0) {
+    // Never closed: the agent's exit closes it, which is what the child waits for.
+    [[maybe_unused]] const int held_until_exit = agent_holds.release();
     return;
   }
-  if (pid > 0) {
-    ::close(agent_alive[0]);
-    return;  // agent_alive[1] stays open until the agent exits
-  }
-  ::close(agent_alive[1]);
+  agent_holds.reset();
   ::prctl(PR_SET_NAME, "profilis-detach");  // what `ps` shows for the few seconds it lives on
-  close_all_but_probes(agent_alive[0]);
+  close_all_but_probes(agent_alive.get());
   // EOF once the agent has exited: only then are these the last references to the probes, which
   // the kernel detaches as this process exits.
   char byte;
   for (;;) {
-    const ssize_t n = ::read(agent_alive[0], &byte, 1);
+    const ssize_t n = ::read(agent_alive.get(), &byte, 1);
     if (n == 0 || (n < 0 && errno != EINTR)) break;
   }
   ::_exit(0);
