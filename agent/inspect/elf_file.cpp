@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <utility>
 
 #include "agent/common/errors.h"
 
@@ -18,37 +20,35 @@ void init_libelf() {
 
 }  // namespace
 
-ElfFile::ElfFile(const std::string& path, const std::string& what) : path_(path), what_(what) {
+ElfResult<ElfFile> ElfFile::open(const std::string& path, const std::string& what) {
   init_libelf();
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw UsageError(errno_message("cannot read " + what + " of " + path, errno));
-  elf_ = elf_begin(fd_, ELF_C_READ, nullptr);
-  if (elf_ == nullptr || elf_kind(elf_) != ELF_K_ELF) {
-    const std::string reason = elf_ == nullptr ? elf_errmsg(-1) : "not an ELF file";
-    if (elf_ != nullptr) elf_end(elf_);
-    ::close(fd_);
-    throw UsageError("cannot read " + what + " of " + path + ": " + reason);
-  }
+  const auto error = [&](const std::string& reason) {
+    return ElfError{"cannot read " + what + " of " + path + ": " + reason};
+  };
+  unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return error(std::strerror(errno));
+  std::unique_ptr<Elf, ElfEnd> elf(elf_begin(fd.get(), ELF_C_READ, nullptr));
+  if (!elf) return error(elf_errmsg(-1));
+  if (elf_kind(elf.get()) != ELF_K_ELF) return error("not an ELF file");
+  return ElfFile(path, what, std::move(fd), std::move(elf));
 }
 
-ElfFile::~ElfFile() {
-  elf_end(elf_);
-  ::close(fd_);
+ElfFile::ElfFile(std::string path, std::string what, unique_fd fd, std::unique_ptr<Elf, ElfEnd> elf)
+    : path_(std::move(path)), what_(std::move(what)), fd_(std::move(fd)), elf_(std::move(elf)) {}
+
+ElfError ElfFile::unreadable(const std::string& reason) const {
+  return ElfError{"cannot read " + what_ + " of " + path_ + ": " + reason};
 }
 
-std::string ElfFile::unreadable(const std::string& reason) const {
-  return "cannot read " + what_ + " of " + path_ + ": " + reason;
-}
-
-std::vector<GElf_Shdr> section_headers(const ElfFile& file) {
+ElfResult<std::vector<GElf_Shdr>> section_headers(const ElfFile& file) {
   Elf* elf = file.get();
   std::size_t count = 0;
-  if (elf_getshdrnum(elf, &count) != 0) throw UsageError(file.unreadable(elf_errmsg(-1)));
+  if (elf_getshdrnum(elf, &count) != 0) return file.unreadable(elf_errmsg(-1));
   std::vector<GElf_Shdr> headers(count);
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
     std::size_t index = elf_ndxscn(scn);
     if (index >= count || gelf_getshdr(scn, &headers[index]) == nullptr) {
-      throw UsageError(file.unreadable(elf_errmsg(-1)));
+      return file.unreadable(elf_errmsg(-1));
     }
   }
   return headers;

@@ -5,34 +5,41 @@
 #include <libelf.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "agent/common/unique_fd.h"
+#include "agent/inspect/elf_result.h"
 
 namespace profilis {
 
 class ElfFile {
  public:
-  // Throws UsageError naming the path and the reason (missing, unreadable, not ELF); `what` says
-  // what was being read, for the message ("symbols", "USDT notes").
-  ElfFile(const std::string& path, const std::string& what);
-  ~ElfFile();
-  ElfFile(const ElfFile&) = delete;
-  ElfFile& operator=(const ElfFile&) = delete;
+  // The file, or why it cannot be read (missing, unreadable, not ELF); `what` says what was being
+  // read, for the message ("symbols", "USDT notes").
+  static ElfResult<ElfFile> open(const std::string& path, const std::string& what);
 
-  Elf* get() const { return elf_; }
+  Elf* get() const { return elf_.get(); }
   // "cannot read <what> of <path>: <reason>", for errors found while reading.
-  std::string unreadable(const std::string& reason) const;
+  ElfError unreadable(const std::string& reason) const;
 
  private:
+  struct ElfEnd {
+    void operator()(Elf* elf) const { elf_end(elf); }
+  };
+
+  ElfFile(std::string path, std::string what, unique_fd fd, std::unique_ptr<Elf, ElfEnd> elf);
+
   std::string path_;
   std::string what_;
-  int fd_ = -1;
-  Elf* elf_ = nullptr;
+  unique_fd fd_;  // declared first: libelf reads it until elf_end
+  std::unique_ptr<Elf, ElfEnd> elf_;
 };
 
-// Every section header of the file, by index. Throws UsageError when they cannot be read.
-std::vector<GElf_Shdr> section_headers(const ElfFile& file);
+// Every section header of the file, by index; an error when they cannot be read.
+ElfResult<std::vector<GElf_Shdr>> section_headers(const ElfFile& file);
 
 // Where `address` lies in the file, when `section` holds it and has contents in the file: the
 // arithmetic libbpf's uprobe offsets use (the section maps its address range onto its file range).

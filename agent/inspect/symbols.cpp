@@ -1,19 +1,15 @@
 #include "agent/inspect/symbols.h"
 
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <iterator>
 #include <memory>
 #include <numeric>
 #include <tuple>
 #include <utility>
 
-#include "agent/common/errors.h"
 #include "agent/common/glob.h"
 #include "agent/inspect/demangle.h"
 #include "agent/inspect/elf_file.h"
@@ -113,15 +109,18 @@ std::string without_wildcards(std::string_view pattern) {
 
 }  // namespace
 
-std::vector<FunctionSymbol> read_function_symbols(const std::string& elf_path) {
-  const ElfFile elf(elf_path, "symbols");
-  std::vector<GElf_Shdr> sections = section_headers(elf);
+ElfResult<std::vector<FunctionSymbol>> read_function_symbols(const std::string& elf_path) {
+  const auto elf = ElfFile::open(elf_path, "symbols");
+  if (!elf) return elf.error();
+  const auto read = section_headers(*elf);
+  if (!read) return read.error();
+  const std::vector<GElf_Shdr>& sections = *read;
   std::vector<FunctionSymbol> symbols;
-  for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn != nullptr;
-       scn = elf_nextscn(elf.get(), scn)) {
+  for (Elf_Scn* scn = elf_nextscn(elf->get(), nullptr); scn != nullptr;
+       scn = elf_nextscn(elf->get(), scn)) {
     const GElf_Shdr& header = sections[elf_ndxscn(scn)];
     if (header.sh_type == SHT_SYMTAB || header.sh_type == SHT_DYNSYM) {
-      read_symbol_table(elf.get(), scn, header, sections, symbols);
+      read_symbol_table(elf->get(), scn, header, sections, symbols);
     }
   }
   drop_duplicates(symbols);

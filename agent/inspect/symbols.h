@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/inspect/elf_result.h"
+
 namespace profilis {
 
 struct FunctionSymbol {
@@ -21,9 +23,9 @@ struct FunctionSymbol {
 // Every defined function (STT_FUNC, non-zero address) in .symtab and .dynsym. A name that appears
 // in both tables is listed once. Aliases (several names at one address) are all listed. GNU ifuncs
 // are left out (their address is the resolver's), and so are GCC's ".cold" fragments, which are
-// jump targets inside a function, not entries. Sorted by address, then name. Throws UsageError when
-// the file cannot be opened or is not ELF.
-std::vector<FunctionSymbol> read_function_symbols(const std::string& elf_path);
+// jump targets inside a function, not entries. Sorted by address, then name. An error when the
+// file cannot be opened or is not ELF.
+ElfResult<std::vector<FunctionSymbol>> read_function_symbols(const std::string& elf_path);
 
 // True when `pattern` (a name or a glob) matches the mangled name, the demangled name, the
 // demangled name without its parameter list ("ns::Cls::fn" for "ns::Cls::fn(int)"), or without the

@@ -75,13 +75,16 @@ void read_note_section(Elf_Scn* scn, const std::vector<GElf_Shdr>& sections,
 
 }  // namespace
 
-std::vector<UsdtNote> read_usdt_notes(const std::string& elf_path) {
-  const ElfFile elf(elf_path, "USDT notes");
+ElfResult<std::vector<UsdtNote>> read_usdt_notes(const std::string& elf_path) {
+  const auto elf = ElfFile::open(elf_path, "USDT notes");
+  if (!elf) return elf.error();
   std::size_t names = 0;
-  if (elf_getshdrstrndx(elf.get(), &names) != 0) return {};
-  const auto sections = section_headers(elf);
+  if (elf_getshdrstrndx(elf->get(), &names) != 0) return std::vector<UsdtNote>{};
+  const auto read = section_headers(*elf);
+  if (!read) return read.error();
+  const std::vector<GElf_Shdr>& sections = *read;
   const auto name_of = [&](const GElf_Shdr& section) {
-    const char* name = elf_strptr(elf.get(), names, section.sh_name);
+    const char* name = elf_strptr(elf->get(), names, section.sh_name);
     return std::string_view(name != nullptr ? name : "");
   };
   std::uint64_t base_address = 0;
@@ -89,8 +92,8 @@ std::vector<UsdtNote> read_usdt_notes(const std::string& elf_path) {
     if (name_of(section) == kBaseSection) base_address = section.sh_addr;
   }
   std::vector<UsdtNote> notes;
-  for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn != nullptr;
-       scn = elf_nextscn(elf.get(), scn)) {
+  for (Elf_Scn* scn = elf_nextscn(elf->get(), nullptr); scn != nullptr;
+       scn = elf_nextscn(elf->get(), scn)) {
     const GElf_Shdr& header = sections[elf_ndxscn(scn)];
     if (header.sh_type == SHT_NOTE && name_of(header) == kNoteSection) {
       read_note_section(scn, sections, base_address, notes);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/inspect/elf_result.h"
+
 namespace profilis {
 
 struct UsdtNote {
@@ -20,8 +22,8 @@ struct UsdtNote {
   std::optional<std::uint64_t> semaphore_offset;
 };
 
-// Every note in the file, in file order. Throws UsageError when the file is not readable ELF.
-std::vector<UsdtNote> read_usdt_notes(const std::string& elf_path);
+// Every note in the file, in file order; an error when the file is not ELF that can be read.
+ElfResult<std::vector<UsdtNote>> read_usdt_notes(const std::string& elf_path);
 
 bool has_usdt_probe(const std::vector<UsdtNote>& notes, const std::string& provider,
                     const std::string& name);

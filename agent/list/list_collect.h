@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/inspect/elf_result.h"
 #include "agent/list/list_model.h"
 
 namespace profilis {
@@ -22,7 +23,7 @@ Listing collect_process(pid_t pid, std::string_view filter);
 Listing collect_binary(const std::string& path, std::string_view filter);
 
 // The DT_NEEDED entries of an ELF file: the library names it asks the dynamic loader for, in
-// order. Empty for a static executable. Throws UsageError like read_function_symbols.
-std::vector<std::string> needed_libraries(const std::string& elf_path);
+// order. Empty for a static executable. An error when the file is not ELF that can be read.
+ElfResult<std::vector<std::string>> needed_libraries(const std::string& elf_path);
 
 }  // namespace profilis

@@ -140,7 +140,9 @@ std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
   std::vector<DbProbe> probes;
   const std::string root = proc_path(process.pid, "root");
   const std::string exe_path = proc_path(process.pid, "exe");
-  const auto exe_symbols = read_function_symbols(exe_path);
+  // An executable or client library that cannot be read stops the agent (exit 2) rather than
+  // leave the user believing its queries are traced.
+  const auto exe_symbols = value_or_usage_error(read_function_symbols(exe_path));
   std::vector<DbVendor> in_executable;
   for (const ClientLibrary& library : client_libraries()) {
     if (!selected(vendors, library.vendor)) continue;
@@ -152,8 +154,9 @@ std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
     }
     const auto object = locate_library(process, library.object, root);
     if (!object) continue;
-    add_probes(process, root + *object, *object, read_function_symbols(root + *object),
-               functions_of(library), probes);
+    add_probes(process, root + *object, *object,
+               value_or_usage_error(read_function_symbols(root + *object)), functions_of(library),
+               probes);
   }
   return probes;
 }

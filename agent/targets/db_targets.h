@@ -34,6 +34,7 @@ struct DbProbe {
 
 // Probes for every query function of the selected vendors' client libraries: the ones the process
 // maps, and the ones installed on its root file system that it may load later (dlopen, exec).
+// Throws UsageError when the executable or such a library is not ELF that can be read.
 std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
                                        const std::vector<DbVendor>& vendors);
 

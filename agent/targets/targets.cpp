@@ -126,7 +126,7 @@ FnSpec parse_fn_spec(std::string_view spec) {
 
 std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec) {
   const auto [object, path] = locate_object_file(process, spec.object);
-  const auto symbols = read_function_symbols(path);
+  const auto symbols = value_or_usage_error(read_function_symbols(path));
   const auto matches = match_functions(spec.pattern, symbols);
   if (matches.empty()) {
     const auto close = closest_names(spec.pattern, symbols);

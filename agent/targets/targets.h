@@ -54,7 +54,8 @@ struct FunctionProbe {
 };
 
 // Every function of `spec` in the process, one probe per distinct code address. Throws UsageError
-// when the object is not mapped or nothing matches (naming up to five close matches).
+// when the object is not mapped, is not ELF that can be read, or nothing matches (naming up to
+// five close matches).
 std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec);
 
 }  // namespace profilis

@@ -105,7 +105,7 @@ std::vector<MarkerProbe> marker_probes(const std::vector<UsdtNote>& notes) {
 UsdtProbe resolve_usdt_probe(const TracedProcess& process, const UsdtSpec& spec) {
   UsdtProbe probe{.pid = process.pid, .path = {}, .object = {}, .spec = spec};
   auto file = locate_object_file(process, spec.object);
-  const auto notes = read_usdt_notes(file.path);
+  const auto notes = value_or_usage_error(read_usdt_notes(file.path));
   for (const auto* name : {&spec.name, &spec.end}) {
     if (name->empty() || has_usdt_probe(notes, spec.provider, *name)) continue;
     throw UsageError("no USDT probe " + spec.provider + ":" + *name + " in " + file.object +
@@ -123,17 +123,17 @@ std::vector<MarkerFile> find_marker_files(const TracedProcess& process) {
   }
   std::vector<MarkerFile> found;
   for (const auto& object : objects) {
-    try {
-      auto file = locate_object_file(process, object);
-      auto markers = marker_probes(read_usdt_notes(file.path));
-      if (markers.empty()) continue;
-      auto read_only = read_only_run(process.maps, file.object);
-      found.push_back({.file = std::move(file),
-                       .markers = std::move(markers),
-                       .read_only = std::move(read_only)});
-    } catch (const UsageError&) {
-      continue;  // not ELF, or gone since the maps were read
-    }
+    auto file = locate_object_file(process, object);  // a mapped path: always found
+    // Markers are looked for, not asked for: a file that is not ELF (a locale archive, a font) or
+    // is gone since the maps were read simply has none.
+    const auto notes = read_usdt_notes(file.path);
+    if (!notes) continue;
+    auto markers = marker_probes(*notes);
+    if (markers.empty()) continue;
+    auto read_only = read_only_run(process.maps, file.object);
+    found.push_back({.file = std::move(file),
+                     .markers = std::move(markers),
+                     .read_only = std::move(read_only)});
   }
   return found;
 }

@@ -37,8 +37,8 @@ struct UsdtProbe {
   UsdtSpec spec;
 };
 
-// Checks that the object is mapped and declares the probes. Throws UsageError naming the probes it
-// does declare otherwise.
+// Checks that the object is mapped, is ELF that can be read, and declares the probes. Throws
+// UsageError otherwise, naming the probes it does declare.
 UsdtProbe resolve_usdt_probe(const TracedProcess& process, const UsdtSpec& spec);
 
 // One profilis:* marker of a file: every site it is placed at.

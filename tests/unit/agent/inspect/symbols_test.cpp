@@ -14,12 +14,21 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "agent/common/errors.h"
+#include "agent/inspect/elf_result.h"
 
 namespace profilis {
 namespace {
+
+// The symbols of a fixture, which is always readable.
+std::vector<FunctionSymbol> symbols_of(const std::string& path) {
+  auto symbols = read_function_symbols(path);
+  if (!symbols) ADD_FAILURE() << symbols.error().message;
+  return symbols ? *std::move(symbols) : std::vector<FunctionSymbol>{};
+}
 
 // Expected values come from binutils' readelf, which shares no code with the reader under test.
 
@@ -184,7 +193,7 @@ TEST_P(EveryElfFixture, shouldListTheFunctionsReadelfLists) {
     }
   }
   std::set<std::tuple<std::string, std::uint64_t, std::uint64_t>> actual;
-  for (const FunctionSymbol& symbol : read_function_symbols(path())) {
+  for (const FunctionSymbol& symbol : symbols_of(path())) {
     actual.emplace(symbol.name, symbol.address, symbol.size);
   }
   EXPECT_FALSE(expected.empty());
@@ -192,7 +201,7 @@ TEST_P(EveryElfFixture, shouldListTheFunctionsReadelfLists) {
 }
 
 TEST_P(EveryElfFixture, shouldListEachNameAndAddressOnce) {
-  std::vector<FunctionSymbol> symbols = read_function_symbols(path());
+  std::vector<FunctionSymbol> symbols = symbols_of(path());
   std::set<std::pair<std::string, std::uint64_t>> seen;
   for (const FunctionSymbol& symbol : symbols) {
     EXPECT_TRUE(seen.emplace(symbol.name, symbol.address).second) << symbol.name;
@@ -207,7 +216,7 @@ TEST_P(EveryElfFixture, shouldComputeOffsetsFromTheSectionHeadersReadelfPrints) 
     }
   }
   std::map<int, ReadelfSection> sections = readelf_sections(path());
-  for (const FunctionSymbol& symbol : read_function_symbols(path())) {
+  for (const FunctionSymbol& symbol : symbols_of(path())) {
     const ReadelfSection& section = sections.at(section_of.at(symbol.name));
     EXPECT_EQ(symbol.file_offset, symbol.address - section.address + section.offset) << symbol.name;
   }
@@ -218,7 +227,7 @@ TEST_P(EveryElfFixture, shouldComputeOffsetsFromTheSectionHeadersReadelfPrints) 
 TEST_P(EveryElfFixture, shouldGiveOffsetsThatTheLoadSegmentsMapToTheAddress) {
   std::vector<LoadSegment> segments = readelf_load_segments(path());
   ASSERT_FALSE(segments.empty());
-  for (const FunctionSymbol& symbol : read_function_symbols(path())) {
+  for (const FunctionSymbol& symbol : symbols_of(path())) {
     auto segment = std::find_if(segments.begin(), segments.end(), [&](const LoadSegment& s) {
       return symbol.address >= s.address && symbol.address < s.address + s.file_size;
     });
@@ -232,7 +241,7 @@ INSTANTIATE_TEST_SUITE_P(ElfFixtures, EveryElfFixture, testing::ValuesIn(kElfFix
                          [](const auto& info) { return std::string(info.param.label); });
 
 TEST(ReadFunctionSymbols, shouldGiveNonPieOffsetsThatDifferFromAddresses) {
-  std::vector<FunctionSymbol> symbols = read_function_symbols(ELF_FIXTURE_NOPIE);
+  std::vector<FunctionSymbol> symbols = symbols_of(ELF_FIXTURE_NOPIE);
   const FunctionSymbol& add = named(symbols, "fixture_add");
   EXPECT_NE(add.file_offset, add.address);
   EXPECT_LT(add.file_offset, add.address);
@@ -241,8 +250,8 @@ TEST(ReadFunctionSymbols, shouldGiveNonPieOffsetsThatDifferFromAddresses) {
 // Position-independent or not, a function this simple compiles to the same bytes: the two offsets
 // must land on the same code.
 TEST(ReadFunctionSymbols, shouldPointPieAndNonPieOffsetsAtTheSameCode) {
-  std::vector<FunctionSymbol> pie = read_function_symbols(ELF_FIXTURE_PIE);
-  std::vector<FunctionSymbol> non_pie = read_function_symbols(ELF_FIXTURE_NOPIE);
+  std::vector<FunctionSymbol> pie = symbols_of(ELF_FIXTURE_PIE);
+  std::vector<FunctionSymbol> non_pie = symbols_of(ELF_FIXTURE_NOPIE);
   for (const char* name : {"fixture_add", "fixture_multiply"}) {
     const FunctionSymbol& a = named(pie, name);
     const FunctionSymbol& b = named(non_pie, name);
@@ -260,7 +269,7 @@ TEST(ReadFunctionSymbols, shouldPointAtTheCodeTheDynamicLoaderMaps) {
   std::unique_ptr<void, int (*)(void*)> library(dlopen(ELF_FIXTURE_LIB, RTLD_NOW | RTLD_LOCAL),
                                                 dlclose);
   ASSERT_TRUE(library) << dlerror();
-  std::vector<FunctionSymbol> symbols = read_function_symbols(ELF_FIXTURE_LIB);
+  std::vector<FunctionSymbol> symbols = symbols_of(ELF_FIXTURE_LIB);
   for (const char* name : {"fixture_lib_sum", "fixture_lib_scale"}) {
     const FunctionSymbol& symbol = named(symbols, name);
     const char* loaded = static_cast<const char*>(dlsym(library.get(), name));
@@ -273,7 +282,7 @@ TEST(ReadFunctionSymbols, shouldPointAtTheCodeTheDynamicLoaderMaps) {
 }
 
 TEST(ReadFunctionSymbols, shouldListExportedLibraryFunctionsOnceThoughBothTablesHaveThem) {
-  std::vector<FunctionSymbol> symbols = read_function_symbols(ELF_FIXTURE_LIB);
+  std::vector<FunctionSymbol> symbols = symbols_of(ELF_FIXTURE_LIB);
   EXPECT_EQ(std::count_if(symbols.begin(), symbols.end(),
                           [](const auto& s) { return s.name == "fixture_lib_sum"; }),
             1);
@@ -285,8 +294,8 @@ TEST(ReadFunctionSymbols, shouldListExportedLibraryFunctionsOnceThoughBothTables
 TEST(ReadFunctionSymbols, shouldFindExportedFunctionsInAStrippedBinaryThroughDynsym) {
   ASSERT_EQ(readelf("-SW", ELF_FIXTURE_STRIPPED).find(".symtab"), std::string::npos)
       << "the fixture was meant to be stripped";
-  std::vector<FunctionSymbol> stripped = read_function_symbols(ELF_FIXTURE_STRIPPED);
-  std::vector<FunctionSymbol> original = read_function_symbols(ELF_FIXTURE_RDYNAMIC);
+  std::vector<FunctionSymbol> stripped = symbols_of(ELF_FIXTURE_STRIPPED);
+  std::vector<FunctionSymbol> original = symbols_of(ELF_FIXTURE_RDYNAMIC);
   for (const char* name : {"fixture_add", "fixture_multiply", "main"}) {
     const FunctionSymbol* symbol = find_named(stripped, name);
     ASSERT_NE(symbol, nullptr) << name;
@@ -302,7 +311,7 @@ TEST(ReadFunctionSymbols, shouldLeaveOutIfuncsBecauseTheirAddressIsTheResolver) 
   ASSERT_TRUE(std::any_of(raw.begin(), raw.end(), [](const ReadelfSymbol& s) {
     return s.name == "fixture_dispatch" && s.type == "IFUNC";
   }));
-  std::vector<FunctionSymbol> symbols = read_function_symbols(ELF_FIXTURE_PIE);
+  std::vector<FunctionSymbol> symbols = symbols_of(ELF_FIXTURE_PIE);
   EXPECT_EQ(find_named(symbols, "fixture_dispatch"), nullptr);
   EXPECT_NE(find_named(symbols, "fixture_resolve_dispatch"), nullptr);
 }
@@ -313,13 +322,13 @@ TEST(ReadFunctionSymbols, shouldLeaveOutColdFragments) {
     return s.name == "fixture_checked.cold" && s.type == "FUNC";
   })) << "the compiler no longer splits fixture_checked; the test checks nothing";
   std::vector<FunctionSymbol> matched =
-      match_functions("fixture_checked*", read_function_symbols(ELF_FIXTURE_PIE));
+      match_functions("fixture_checked*", symbols_of(ELF_FIXTURE_PIE));
   ASSERT_EQ(matched.size(), 1u);
   EXPECT_EQ(matched[0].name, "fixture_checked");
 }
 
 TEST(ReadFunctionSymbols, shouldDemangleCppNames) {
-  std::vector<FunctionSymbol> cpp = read_function_symbols(ELF_FIXTURE_CPP);
+  std::vector<FunctionSymbol> cpp = symbols_of(ELF_FIXTURE_CPP);
   EXPECT_EQ(named(cpp, "_ZN7fixture6Widget4spinEi").demangled, "fixture::Widget::spin(int)");
   EXPECT_EQ(named(cpp, "main").demangled, "");
 }
@@ -339,15 +348,11 @@ class ReadFunctionSymbolsErrors : public testing::Test {
     return path;
   }
 
-  // The message of the UsageError reading `path` throws; fails the test when there is none.
-  static std::string usage_error(const std::string& path) {
-    try {
-      read_function_symbols(path);
-    } catch (const UsageError& error) {
-      EXPECT_EQ(error.code(), ExitCode::kUsage);
-      return error.what();
-    }
-    ADD_FAILURE() << "no UsageError for " << path;
+  // Why `path` cannot be read; fails the test when it can.
+  static std::string read_error(const std::string& path) {
+    const auto symbols = read_function_symbols(path);
+    if (!symbols) return symbols.error().message;
+    ADD_FAILURE() << "read " << symbols->size() << " symbols from " << path;
     return {};
   }
 
@@ -356,36 +361,49 @@ class ReadFunctionSymbolsErrors : public testing::Test {
 
 TEST_F(ReadFunctionSymbolsErrors, shouldRejectAMissingFile) {
   std::string path = (directory_ / "does-not-exist").string();
-  std::string message = usage_error(path);
+  std::string message = read_error(path);
   EXPECT_NE(message.find("cannot read symbols of " + path), std::string::npos) << message;
 }
 
 TEST_F(ReadFunctionSymbolsErrors, shouldRejectATextFile) {
   std::string path = write_file("notes.txt", "not machine code\n");
-  EXPECT_EQ(usage_error(path), "cannot read symbols of " + path + ": not an ELF file");
+  EXPECT_EQ(read_error(path), "cannot read symbols of " + path + ": not an ELF file");
 }
 
 TEST_F(ReadFunctionSymbolsErrors, shouldRejectAnEmptyFile) {
   std::string path = write_file("empty", "");
-  EXPECT_EQ(usage_error(path), "cannot read symbols of " + path + ": not an ELF file");
+  EXPECT_EQ(read_error(path), "cannot read symbols of " + path + ": not an ELF file");
 }
 
 TEST_F(ReadFunctionSymbolsErrors, shouldRejectADirectory) {
-  std::string message = usage_error(directory_.string());
+  std::string message = read_error(directory_.string());
   EXPECT_NE(message.find("cannot read symbols of " + directory_.string()), std::string::npos)
       << message;
 }
 
+TEST_F(ReadFunctionSymbolsErrors, shouldBeBadInputOnlyForAFileTheUserNamed) {
+  const std::string path = write_file("script.sh", "#!/bin/sh\n");
+  try {
+    value_or_usage_error(read_function_symbols(path));
+    ADD_FAILURE() << "no UsageError for " << path;
+  } catch (const UsageError& error) {
+    EXPECT_EQ(error.code(), ExitCode::kUsage);
+    EXPECT_EQ(std::string(error.what()), "cannot read symbols of " + path + ": not an ELF file");
+  }
+  EXPECT_EQ(value_or_usage_error(read_function_symbols(ELF_FIXTURE_PIE)).size(),
+            symbols_of(ELF_FIXTURE_PIE).size());
+}
+
 TEST(MatchFunctions, shouldMatchEveryOverloadByItsNameWithoutParameters) {
   std::vector<FunctionSymbol> matched =
-      match_functions("fixture::Widget::spin", read_function_symbols(ELF_FIXTURE_CPP));
+      match_functions("fixture::Widget::spin", symbols_of(ELF_FIXTURE_CPP));
   EXPECT_EQ(demangled_names(matched),
             (std::set<std::string>{"fixture::Widget::spin()", "fixture::Widget::spin(int)",
                                    "fixture::Widget::spin(double) const"}));
 }
 
 TEST(MatchFunctions, shouldMatchOneOverloadByItsSignature) {
-  std::vector<FunctionSymbol> symbols = read_function_symbols(ELF_FIXTURE_CPP);
+  std::vector<FunctionSymbol> symbols = symbols_of(ELF_FIXTURE_CPP);
   std::vector<FunctionSymbol> matched = match_functions("fixture::Widget::spin(int)", symbols);
   ASSERT_EQ(matched.size(), 1u);
   EXPECT_EQ(matched[0].name, "_ZN7fixture6Widget4spinEi");
@@ -394,13 +412,13 @@ TEST(MatchFunctions, shouldMatchOneOverloadByItsSignature) {
 
 TEST(MatchFunctions, shouldMatchMangledNames) {
   std::vector<FunctionSymbol> matched =
-      match_functions("_ZN7fixture6Widget4spinEi", read_function_symbols(ELF_FIXTURE_CPP));
+      match_functions("_ZN7fixture6Widget4spinEi", symbols_of(ELF_FIXTURE_CPP));
   ASSERT_EQ(matched.size(), 1u);
   EXPECT_EQ(matched[0].demangled, "fixture::Widget::spin(int)");
 }
 
 TEST(MatchFunctions, shouldMatchTemplateInstancesWithoutTheirReturnType) {
-  std::vector<FunctionSymbol> symbols = read_function_symbols(ELF_FIXTURE_CPP);
+  std::vector<FunctionSymbol> symbols = symbols_of(ELF_FIXTURE_CPP);
   std::vector<FunctionSymbol> twice_int = match_functions("fixture::twice<int>", symbols);
   ASSERT_EQ(twice_int.size(), 1u);
   EXPECT_EQ(twice_int[0].demangled, "int fixture::twice<int>(int)");
@@ -410,8 +428,7 @@ TEST(MatchFunctions, shouldMatchTemplateInstancesWithoutTheirReturnType) {
 }
 
 TEST(MatchFunctions, shouldMatchGlobsAgainstDemangledNames) {
-  std::vector<FunctionSymbol> matched =
-      match_functions("fixture::*", read_function_symbols(ELF_FIXTURE_CPP));
+  std::vector<FunctionSymbol> matched = match_functions("fixture::*", symbols_of(ELF_FIXTURE_CPP));
   std::set<std::string> names;
   for (const FunctionSymbol& symbol : matched) names.insert(symbol.demangled);
   EXPECT_EQ(names, (std::set<std::string>{
@@ -430,14 +447,14 @@ TEST(MatchFunctions, shouldMatchGlobsAgainstDemangledNames) {
 }
 
 TEST(MatchFunctions, shouldMatchFunctionsInAnAnonymousNamespace) {
-  std::vector<FunctionSymbol> matched = match_functions("(anonymous namespace)::hidden_helper",
-                                                        read_function_symbols(ELF_FIXTURE_CPP));
+  std::vector<FunctionSymbol> matched =
+      match_functions("(anonymous namespace)::hidden_helper", symbols_of(ELF_FIXTURE_CPP));
   ASSERT_EQ(matched.size(), 1u);
   EXPECT_EQ(matched[0].demangled, "(anonymous namespace)::hidden_helper(int)");
 }
 
 TEST(MatchFunctions, shouldListAliasesButProbeTheirAddressOnce) {
-  std::vector<FunctionSymbol> symbols = read_function_symbols(ELF_FIXTURE_PIE);
+  std::vector<FunctionSymbol> symbols = symbols_of(ELF_FIXTURE_PIE);
   const FunctionSymbol& add = named(symbols, "fixture_add");
   EXPECT_EQ(named(symbols, "fixture_add_alias").file_offset, add.file_offset);
 
@@ -448,13 +465,13 @@ TEST(MatchFunctions, shouldListAliasesButProbeTheirAddressOnce) {
 
 TEST(MatchFunctions, shouldReportTheAliasThatMatched) {
   std::vector<FunctionSymbol> matched =
-      match_functions("fixture_add_alias", read_function_symbols(ELF_FIXTURE_PIE));
+      match_functions("fixture_add_alias", symbols_of(ELF_FIXTURE_PIE));
   ASSERT_EQ(matched.size(), 1u);
   EXPECT_EQ(matched[0].name, "fixture_add_alias");
 }
 
 TEST(MatchFunctions, shouldReturnNothingWhenNothingMatches) {
-  EXPECT_TRUE(match_functions("no_such_function", read_function_symbols(ELF_FIXTURE_PIE)).empty());
+  EXPECT_TRUE(match_functions("no_such_function", symbols_of(ELF_FIXTURE_PIE)).empty());
 }
 
 FunctionSymbol make_symbol(std::string name, std::uint64_t offset, bool global, bool from_symtab) {
@@ -502,22 +519,21 @@ TEST(SymbolMatches, shouldNotMatchAClonedFunctionByThePlainName) {
 
 TEST(ClosestNames, shouldSuggestTheRealNameForATypo) {
   std::vector<std::string> names =
-      closest_names("fixture::Widget::spn", read_function_symbols(ELF_FIXTURE_CPP));
+      closest_names("fixture::Widget::spn", symbols_of(ELF_FIXTURE_CPP));
   ASSERT_FALSE(names.empty());
   EXPECT_EQ(names[0], "fixture::Widget::spin");
-  EXPECT_EQ(closest_names("fixtur_multiply", read_function_symbols(ELF_FIXTURE_PIE))[0],
-            "fixture_multiply");
+  EXPECT_EQ(closest_names("fixtur_multiply", symbols_of(ELF_FIXTURE_PIE))[0], "fixture_multiply");
 }
 
 TEST(ClosestNames, shouldRankNamesContainingThePatternFirst) {
-  std::vector<std::string> names = closest_names("twice", read_function_symbols(ELF_FIXTURE_CPP));
+  std::vector<std::string> names = closest_names("twice", symbols_of(ELF_FIXTURE_CPP));
   ASSERT_GE(names.size(), 2u);
   EXPECT_EQ(names[0], "fixture::twice<int>");
   EXPECT_EQ(names[1], "fixture::twice<double>");
 }
 
 TEST(ClosestNames, shouldNotRepeatOverloadsAndRespectTheLimit) {
-  std::vector<FunctionSymbol> symbols = read_function_symbols(ELF_FIXTURE_CPP);
+  std::vector<FunctionSymbol> symbols = symbols_of(ELF_FIXTURE_CPP);
   std::vector<std::string> names = closest_names("fixture::Widget::spin", symbols, 3);
   ASSERT_EQ(names.size(), 3u);
   EXPECT_EQ(names[0], "fixture::Widget::spin");

@@ -399,10 +399,11 @@ TEST(ListCollect, NeededLibrariesOfTheFixtures) {
   for (const char* path : {ELF_FIXTURE_CPP, ELF_FIXTURE_PIE}) {
     const auto expected = readelf_needed(path);
     EXPECT_NE(std::find(expected.begin(), expected.end(), "libc.so.6"), expected.end()) << path;
-    EXPECT_EQ(needed_libraries(path), expected) << path;
+    EXPECT_EQ(*needed_libraries(path), expected) << path;
   }
   // Linked with --as-needed and calling nothing outside itself, the library needs nothing.
-  EXPECT_EQ(needed_libraries(ELF_FIXTURE_LIB), readelf_needed(ELF_FIXTURE_LIB));
+  EXPECT_EQ(*needed_libraries(ELF_FIXTURE_LIB), readelf_needed(ELF_FIXTURE_LIB));
+  EXPECT_FALSE(needed_libraries("/etc/passwd"));
 }
 
 TEST(ListCollect, BinaryThatIsNotElfIsAUsageError) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/common/errors.h"
@@ -122,10 +123,17 @@ struct BuiltFixture {
   bool by_registers;
 };
 
+// The notes of a built fixture, which is always readable ELF.
+std::vector<UsdtNote> notes_of(const char* path) {
+  auto notes = read_usdt_notes(path);
+  if (!notes) ADD_FAILURE() << notes.error().message;
+  return notes ? *std::move(notes) : std::vector<UsdtNote>{};
+}
+
 class MarkerProbesOfBuiltFixtures : public ::testing::TestWithParam<BuiltFixture> {};
 
 TEST_P(MarkerProbesOfBuiltFixtures, shouldAttachTheHeadersMarkersByRegistersOnly) {
-  const auto markers = marker_probes(read_usdt_notes(GetParam().path));
+  const auto markers = marker_probes(notes_of(GetParam().path));
   ASSERT_FALSE(markers.empty()) << GetParam().path;
   for (const MarkerProbe& marker : markers) {
     EXPECT_EQ(marker.register_arguments, GetParam().by_registers)
@@ -147,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, MarkerProbesOfBuiltFixtures,
 // The fixture whose fn_end sits in a callee-saved register and a 4-byte value: that marker goes by
 // its note, and only that one need.
 TEST(MarkerProbesOfBuiltFixtures, shouldAttachASysSdtMarkerWithArgumentsElsewhereByNote) {
-  const auto markers = marker_probes(read_usdt_notes(USDT_SDT_MARKERS_FIXTURE));
+  const auto markers = marker_probes(notes_of(USDT_SDT_MARKERS_FIXTURE));
   ASSERT_EQ(markers.size(), 2u);
   const auto fn_end = std::find_if(markers.begin(), markers.end(),
                                    [](const MarkerProbe& m) { return m.name == "fn_end"; });
