@@ -1,6 +1,7 @@
-# add_bpf_skeleton(<target> SOURCE <file.bpf.c> SKELETON <name> [DEPENDS <headers>...])
+# add_bpf_skeleton(<target> SOURCE <file.bpf.c> SKELETON <name> [DEPENDS <files>...])
 # Compiles one BPF program with clang against vmlinux/vmlinux.h and generates <name>.skel.h with
-# bpftool. <target> is an INTERFACE library whose include directory holds the skeleton.
+# bpftool. <target> is an INTERFACE library whose include directory holds the skeleton. The headers
+# the program includes are found by clang (a depfile), so none needs listing.
 find_program(BPF_CLANG NAMES clang-14 clang REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
 
@@ -16,8 +17,10 @@ function(add_bpf_skeleton target)
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
             -I${PROJECT_SOURCE_DIR}/vmlinux -I${PROJECT_SOURCE_DIR}/bpf
             -idirafter /usr/include/x86_64-linux-gnu
+            -MD -MF ${object}.d
             -c ${ARG_SOURCE} -o ${object}
     DEPENDS ${ARG_SOURCE} ${ARG_DEPENDS} ${PROJECT_SOURCE_DIR}/vmlinux/vmlinux.h
+    DEPFILE ${object}.d
     COMMENT "BPF ${ARG_SKELETON}"
     VERBATIM)
   add_custom_command(
