@@ -7,7 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
-#include "current_comm.bpf.h"
+#include "ring_records.bpf.h"
 #include "shared_maps.bpf.h"
 #include "sql_text.bpf.h"
 
@@ -76,13 +76,14 @@ struct {
 } pending_queries SEC(".maps");
 
 /* Values larger than the BPF stack are built here, next to the probe hit's context (BPF functions
- * take at most five arguments, so the helpers below find pid, tid, time and return value here). */
+ * take at most five arguments, so the helpers below find the thread, time and return value here).
+ */
 struct scratch {
 	struct profilis_db_record record; /* built here, then copied into the ring buffer */
 	struct pending pending;
 	struct handle_key key;
+	__u64 pid_tgid; /* bpf_get_current_pid_tgid() */
 	__u32 pid;
-	__u32 tid;
 	__u64 now;
 	__u64 ret;
 };
@@ -127,15 +128,11 @@ static __always_inline void set_key(struct handle_key *key, __u32 pid, __u64 han
 static __noinline void emit(struct scratch *s, const struct pending *p, __u32 error)
 {
 	struct profilis_db_record *r = &s->record;
-	r->kind = PROFILIS_RECORD_DB;
-	r->pid = s->pid;
-	r->tid = s->tid;
+	fill_record_header(&r->header, PROFILIS_RECORD_DB, s->pid_tgid, p->start_ns,
+			   s->now - p->start_ns);
+	r->rows = p->rows;
 	r->vendor = p->vendor;
 	r->error = (p->error | error) != 0;
-	r->start_ns = p->start_ns;
-	r->dur_ns = s->now - p->start_ns;
-	r->rows = p->rows;
-	current_comm(r->comm);
 	__builtin_memset(&r->strings, 0, sizeof(r->strings));
 	put_sql(r, &p->sql);
 	output_record(r, db_record_size(r));
@@ -460,8 +457,8 @@ int BPF_KRETPROBE(db_return)
 	struct scratch *s = get_scratch();
 	if (!s)
 		return 0;
+	s->pid_tgid = id;
 	s->pid = pid;
-	s->tid = tid;
 	s->now = now;
 	s->ret = PT_REGS_RC(ctx);
 	if (t->api <= PROFILIS_PQ_FINISH)
@@ -514,8 +511,8 @@ int BPF_USDT(pg_query_done, void *query)
 	struct scratch *s = get_scratch();
 	if (!s)
 		return 0;
+	s->pid_tgid = id;
 	s->pid = id >> 32;
-	s->tid = tid;
 	s->now = bpf_ktime_get_ns();
 	read_c_string(&s->pending.sql, query);
 	s->pending.start_ns = *start;

@@ -4,7 +4,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
-#include "current_comm.bpf.h"
+#include "ring_records.bpf.h"
 #include "shared_maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -144,18 +144,13 @@ int BPF_KRETPROBE(fn_return)
 	if (dur < min_duration_ns)
 		return 0;
 
-	struct profilis_fn_record *r = reserve_record(sizeof(*r));
+	struct profilis_fn_record *r =
+	    reserve_record(sizeof(*r), PROFILIS_RECORD_FN, id, f->start_ns, dur);
 	if (!r)
 		return 0;
-
-	r->kind = PROFILIS_RECORD_FN;
-	r->pid = pid;
-	r->tid = tid;
-	r->depth = d - 1;
-	r->start_ns = f->start_ns;
-	r->dur_ns = dur;
 	r->fn_id = fn_id;
-	current_comm(r->comm);
+	r->depth = d - 1;
+	r->_pad = 0;
 	submit_record(r, sizeof(*r));
 	return 0;
 }

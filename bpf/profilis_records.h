@@ -93,15 +93,22 @@ enum profilis_counter {
 	PROFILIS_COUNTER__COUNT = 6,
 };
 
-struct profilis_fn_record {
-	__u32 kind; /* PROFILIS_RECORD_FN */
+/* What every record starts with, whatever its kind. */
+struct profilis_record_header {
+	__u32 kind; /* enum profilis_record_kind */
 	__u32 pid;
 	__u32 tid;
-	__u32 depth;	/* open calls below this one on the same thread */
+	__u32 _pad;
 	__u64 start_ns; /* CLOCK_MONOTONIC */
 	__u64 dur_ns;
-	__u64 fn_id; /* attach cookie: index into the agent's probe table */
 	char comm[PROFILIS_COMM_LEN];
+};
+
+struct profilis_fn_record {
+	struct profilis_record_header header; /* PROFILIS_RECORD_FN */
+	__u64 fn_id; /* attach cookie: index into the agent's probe table */
+	__u32 depth; /* open calls below this one on the same thread */
+	__u32 _pad;
 };
 
 /* Marker strings that do not travel as text: bits of a record's `by_address` (the string is a
@@ -128,32 +135,22 @@ struct profilis_marker_strings {
 
 /* In the ring buffer a DB record ends after query_len bytes of query[]. */
 struct profilis_db_record {
-	__u32 kind; /* PROFILIS_RECORD_DB */
-	__u32 pid;
-	__u32 tid;
-	__u16 vendor;	/* enum profilis_db_vendor; 0: the marker's vendor_name */
-	__u8 error;	/* the call failed or returned no result */
-	__u8 truncated; /* the SQL text was longer than what was read */
-	__u64 start_ns; /* CLOCK_MONOTONIC */
-	__u64 dur_ns;
-	__s64 rows; /* -1 when unknown */
-	char comm[PROFILIS_COMM_LEN];
+	struct profilis_record_header header; /* PROFILIS_RECORD_DB */
+	__s64 rows;			      /* -1 when unknown */
+	__u16 vendor;	 /* enum profilis_db_vendor; 0: the marker's vendor_name */
+	__u8 error;	 /* the call failed or returned no result */
+	__u8 truncated;	 /* the SQL text was longer than what was read */
+	__u32 query_len; /* bytes of query[] that hold text (0: text unknown) */
 	char vendor_name[PROFILIS_VENDOR_MAX]; /* NUL-terminated; only when vendor is 0 */
 	/* addr: vendor, query. Client libraries set only PROFILIS_STR_QUERY in unreadable. */
 	struct profilis_marker_strings strings;
-	__u32 query_len; /* bytes of query[] that hold text (0: text unknown) */
-	__u32 _pad2;
 	char query[PROFILIS_SQL_MAX];
 };
 
 struct profilis_req_record {
-	__u32 kind; /* PROFILIS_RECORD_REQ */
-	__u32 pid;
-	__u32 tid;
+	struct profilis_record_header header; /* PROFILIS_RECORD_REQ */
 	__s32 status;
-	__u64 start_ns; /* CLOCK_MONOTONIC */
-	__u64 dur_ns;
-	char comm[PROFILIS_COMM_LEN];
+	__u32 _pad;
 	struct profilis_marker_strings strings; /* addr: method, route */
 	char method[PROFILIS_METHOD_MAX]; /* NUL-terminated (empty when by address or unreadable) */
 	char route[PROFILIS_ROUTE_MAX];
@@ -164,16 +161,12 @@ struct profilis_req_record {
  * (the attach cookie), whose bytes are the file's, so the agent reads the name from the file, and
  * the record ends where `name` would begin. */
 struct profilis_named_fn_record {
-	__u32 kind; /* PROFILIS_RECORD_NAMED_FN */
-	__u32 pid;
-	__u32 tid;
+	struct profilis_record_header header; /* PROFILIS_RECORD_NAMED_FN */
+	__u64 name_addr;		      /* when name_object is not 0 */
+	__u32 name_object;		      /* 0: the name is in `name` */
 	__u32 error;
-	__u64 start_ns; /* CLOCK_MONOTONIC */
-	__u64 dur_ns;
-	__u64 name_addr;   /* when name_object is not 0 */
-	__u32 name_object; /* 0: the name is in `name` */
-	__u32 unreadable;  /* PROFILIS_STR_NAME: the kernel could not read the name */
-	char comm[PROFILIS_COMM_LEN];
+	__u32 unreadable; /* PROFILIS_STR_NAME: the kernel could not read the name */
+	__u32 _pad;
 	char name[PROFILIS_NAME_MAX]; /* NUL-terminated (empty when unreadable) */
 };
 

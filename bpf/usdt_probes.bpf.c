@@ -7,7 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
-#include "current_comm.bpf.h"
+#include "ring_records.bpf.h"
 #include "shared_maps.bpf.h"
 #include "sql_text.bpf.h"
 
@@ -95,10 +95,10 @@ struct {
 	__type(value, struct profilis_address_range);
 } marker_objects SEC(".maps");
 
-/* The calling thread's id while tracing, else 0. */
-static __always_inline __u32 traced_thread(void)
+/* The calling thread's pid_tgid (bpf_get_current_pid_tgid) while tracing, else 0. */
+static __always_inline __u64 traced_thread(void)
 {
-	return tracing ? (__u32)bpf_get_current_pid_tgid() : 0;
+	return tracing ? bpf_get_current_pid_tgid() : 0;
 }
 
 /* The calling thread's entry of `map`; created when `create` is set and there is none. */
@@ -149,20 +149,15 @@ static __always_inline __u64 pop_span(void *map, __u64 id)
 	return s->start_ns;
 }
 
-static __always_inline void emit_fn(__u32 tid, __u64 start_ns, __u64 dur_ns, __u64 fn_id)
+static __always_inline void emit_fn(__u64 id, __u64 start_ns, __u64 dur_ns, __u64 fn_id)
 {
-	struct profilis_fn_record *r = reserve_record(sizeof(*r));
+	struct profilis_fn_record *r =
+	    reserve_record(sizeof(*r), PROFILIS_RECORD_FN, id, start_ns, dur_ns);
 	if (!r)
 		return;
-
-	r->kind = PROFILIS_RECORD_FN;
-	r->pid = bpf_get_current_pid_tgid() >> 32;
-	r->tid = tid;
-	r->depth = 0;
-	r->start_ns = start_ns;
-	r->dur_ns = dur_ns;
 	r->fn_id = fn_id;
-	current_comm(r->comm);
+	r->depth = 0;
+	r->_pad = 0;
 	submit_record(r, sizeof(*r));
 }
 
@@ -174,8 +169,7 @@ static __always_inline void emit_fn(__u32 tid, __u64 start_ns, __u64 dur_ns, __u
 static __always_inline int on_fn_begin(void)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = traced_thread();
-	if (tid)
+	if (traced_thread())
 		push_span(&fn_spans, 0, now);
 	return 0;
 }
@@ -227,28 +221,29 @@ static __always_inline void take_string(struct profilis_marker_strings *strings,
 	}
 }
 
-/* All of an FN marker's record but the name's text. */
-static __always_inline void fill_named_fn(struct profilis_named_fn_record *r, __u32 tid,
-					  __u64 start, __u64 now, long error, void *name,
-					  __u32 name_object)
+/* An FN marker's record but the name's text, reserved; NULL when the ring buffer is full. */
+static __always_inline struct profilis_named_fn_record *reserve_named_fn(__u64 size, __u64 id,
+									 __u64 start, __u64 now,
+									 long error, void *name,
+									 __u32 name_object)
 {
-	r->kind = PROFILIS_RECORD_NAMED_FN;
-	r->pid = bpf_get_current_pid_tgid() >> 32;
-	r->tid = tid;
-	r->error = error != 0;
-	r->start_ns = start;
-	r->dur_ns = now - start;
+	struct profilis_named_fn_record *r =
+	    reserve_record(size, PROFILIS_RECORD_NAMED_FN, id, start, now - start);
+	if (!r)
+		return 0;
 	r->name_addr = (__u64)name;
 	r->name_object = name_object;
+	r->error = error != 0;
 	r->unreadable = 0;
-	current_comm(r->comm);
+	r->_pad = 0;
+	return r;
 }
 
 static __always_inline int on_fn_end(void *name, long error, __u64 object)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = traced_thread();
-	if (!tid)
+	__u64 id = traced_thread();
+	if (!id)
 		return 0;
 	__u64 start = pop_span(&fn_spans, 0);
 	if (!start || now - start < min_duration_ns)
@@ -258,17 +253,14 @@ static __always_inline int on_fn_end(void *name, long error, __u64 object)
 	if (name_object) {
 		/* The name travels as its address: the record ends where `name` would begin. */
 		const __u64 size = __builtin_offsetof(struct profilis_named_fn_record, name);
-		r = reserve_record(size);
-		if (!r)
-			return 0;
-		fill_named_fn(r, tid, start, now, error, name, name_object);
-		submit_record(r, size);
+		r = reserve_named_fn(size, id, start, now, error, name, name_object);
+		if (r)
+			submit_record(r, size);
 		return 0;
 	}
-	r = reserve_record(sizeof(*r));
+	r = reserve_named_fn(sizeof(*r), id, start, now, error, name, 0);
 	if (!r)
 		return 0;
-	fill_named_fn(r, tid, start, now, error, name, 0);
 	if (bpf_probe_read_user_str(r->name, sizeof(r->name), name) < 0) {
 		r->name[0] = 0;
 		r->unreadable = PROFILIS_STR_NAME;
@@ -280,8 +272,7 @@ static __always_inline int on_fn_end(void *name, long error, __u64 object)
 static __always_inline int on_req_begin(void *method, void *route, __u64 object)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = traced_thread();
-	if (!tid)
+	if (!traced_thread())
 		return 0;
 	struct req_stack *st = thread_state(&req_frames, 1);
 	if (!st)
@@ -304,8 +295,8 @@ static __always_inline int on_req_begin(void *method, void *route, __u64 object)
 static __always_inline int on_req_end(long status)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = traced_thread();
-	if (!tid)
+	__u64 id = traced_thread();
+	if (!id)
 		return 0;
 	struct req_stack *st = thread_state(&req_frames, 0);
 	if (!st || st->depth == 0) {
@@ -319,17 +310,12 @@ static __always_inline int on_req_end(long status)
 	struct req_frame *f = &st->frames[d & (PROFILIS_MAX_REQ_DEPTH - 1)];
 	if (now - f->start_ns < min_duration_ns)
 		return 0;
-	struct profilis_req_record *r = reserve_record(sizeof(*r));
+	struct profilis_req_record *r =
+	    reserve_record(sizeof(*r), PROFILIS_RECORD_REQ, id, f->start_ns, now - f->start_ns);
 	if (!r)
 		return 0;
-
-	r->kind = PROFILIS_RECORD_REQ;
-	r->pid = bpf_get_current_pid_tgid() >> 32;
-	r->tid = tid;
 	r->status = (__s32)status;
-	r->start_ns = f->start_ns;
-	r->dur_ns = now - f->start_ns;
-	current_comm(r->comm);
+	r->_pad = 0;
 	r->strings = f->strings;
 	__builtin_memcpy(r->method, f->method, sizeof(r->method));
 	__builtin_memcpy(r->route, f->route, sizeof(r->route));
@@ -340,8 +326,7 @@ static __always_inline int on_req_end(long status)
 static __always_inline int on_db_begin(void *vendor, void *query, __u64 object)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = traced_thread();
-	if (!tid)
+	if (!traced_thread())
 		return 0;
 	struct db_stack *st = thread_state(&db_frames, 1);
 	if (!st)
@@ -373,8 +358,8 @@ static __always_inline int on_db_begin(void *vendor, void *query, __u64 object)
 static __always_inline int on_db_end(long rows, long error)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = traced_thread();
-	if (!tid)
+	__u64 id = traced_thread();
+	if (!id)
 		return 0;
 	struct db_stack *st = thread_state(&db_frames, 0);
 	if (!st || st->depth == 0) {
@@ -392,15 +377,10 @@ static __always_inline int on_db_end(long rows, long error)
 	struct profilis_db_record *r = bpf_map_lookup_elem(&db_record_space, &zero);
 	if (!r)
 		return 0;
-	r->kind = PROFILIS_RECORD_DB;
-	r->pid = bpf_get_current_pid_tgid() >> 32;
-	r->tid = tid;
+	fill_record_header(&r->header, PROFILIS_RECORD_DB, id, f->start_ns, now - f->start_ns);
+	r->rows = rows;
 	r->vendor = 0;
 	r->error = error != 0;
-	r->start_ns = f->start_ns;
-	r->dur_ns = now - f->start_ns;
-	r->rows = rows;
-	current_comm(r->comm);
 	__builtin_memcpy(r->vendor_name, f->vendor, sizeof(r->vendor_name));
 	r->strings = f->strings;
 	put_sql(r, &f->sql);
@@ -484,9 +464,9 @@ SEC("usdt")
 int BPF_USDT(usdt_point)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = traced_thread();
-	if (tid)
-		emit_fn(tid, now, 0, bpf_usdt_cookie(ctx));
+	__u64 id = traced_thread();
+	if (id)
+		emit_fn(id, now, 0, bpf_usdt_cookie(ctx));
 	return 0;
 }
 
@@ -494,8 +474,7 @@ SEC("usdt")
 int BPF_USDT(usdt_pair_start)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = traced_thread();
-	if (tid)
+	if (traced_thread())
 		push_span(&pair_spans, bpf_usdt_cookie(ctx), now);
 	return 0;
 }
@@ -504,12 +483,12 @@ SEC("usdt")
 int BPF_USDT(usdt_pair_end)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = traced_thread();
-	if (!tid)
+	__u64 id = traced_thread();
+	if (!id)
 		return 0;
-	__u64 id = bpf_usdt_cookie(ctx);
-	__u64 start = pop_span(&pair_spans, id);
+	__u64 probe = bpf_usdt_cookie(ctx);
+	__u64 start = pop_span(&pair_spans, probe);
 	if (start && now - start >= min_duration_ns)
-		emit_fn(tid, start, now - start, id);
+		emit_fn(id, start, now - start, probe);
 	return 0;
 }

@@ -52,8 +52,10 @@ bool RecordDecoder::marker_string(bool by_address, std::uint32_t object, std::ui
 
 bool RecordDecoder::decode(const void* data, std::size_t size, Event& event) const {
   std::uint32_t kind = 0;
-  if (size < sizeof kind) return false;
-  std::memcpy(&kind, data, sizeof kind);  // ring-buffer memory is only 8-byte aligned
+  if (size < sizeof(profilis_record_header)) return false;
+  // Ring-buffer memory is only 8-byte aligned.
+  std::memcpy(&kind, static_cast<const char*>(data) + offsetof(profilis_record_header, kind),
+              sizeof kind);
   switch (kind) {
     case PROFILIS_RECORD_FN:
       return decode_fn(data, size, event);
@@ -68,16 +70,16 @@ bool RecordDecoder::decode(const void* data, std::size_t size, Event& event) con
   }
 }
 
-void RecordDecoder::fill_common(Event& event, EventKind kind, std::uint64_t start_ns,
-                                std::uint64_t dur_ns, std::uint32_t pid, std::uint32_t tid,
-                                const char (&comm)[16]) const {
+void RecordDecoder::fill_common(Event& event, EventKind kind,
+                                const profilis_record_header& header) const {
   event.kind = kind;
-  event.ts_ns = static_cast<std::uint64_t>(static_cast<std::int64_t>(start_ns) + clock_offset_ns_);
-  event.dur_ns = dur_ns;
-  event.pid = pid;
-  event.tid = tid;
-  event.comm.assign(comm, strnlen(comm, sizeof comm));
-  const auto service = services_.find(static_cast<pid_t>(pid));
+  event.ts_ns =
+      static_cast<std::uint64_t>(static_cast<std::int64_t>(header.start_ns) + clock_offset_ns_);
+  event.dur_ns = header.dur_ns;
+  event.pid = header.pid;
+  event.tid = header.tid;
+  event.comm.assign(header.comm, strnlen(header.comm, sizeof header.comm));
+  const auto service = services_.find(static_cast<pid_t>(header.pid));
   event.service.assign(service != services_.end() ? service->second : event.comm);
   event.container_id.clear();
   event.route.clear();
@@ -97,8 +99,7 @@ bool RecordDecoder::decode_fn(const void* data, std::size_t size, Event& event) 
   profilis_fn_record record;
   std::memcpy(&record, data, sizeof record);
   if (record.fn_id >= fn_names_.size()) return false;
-  fill_common(event, EventKind::kFn, record.start_ns, record.dur_ns, record.pid, record.tid,
-              record.comm);
+  fill_common(event, EventKind::kFn, record.header);
   event.fn.assign(fn_names_[record.fn_id]);
   return true;
 }
@@ -127,8 +128,7 @@ bool RecordDecoder::decode_named_fn(const void* data, std::size_t size, Event& e
     if (size < sizeof record) return false;
     std::memcpy(record.name, static_cast<const char*>(data) + kHeader, sizeof record.name);
   }
-  fill_common(event, EventKind::kFn, record.start_ns, record.dur_ns, record.pid, record.tid,
-              record.comm);
+  fill_common(event, EventKind::kFn, record.header);
   if (constant) {
     event.fn = std::move(*constant);
   } else if (record.unreadable & PROFILIS_STR_NAME) {
@@ -145,8 +145,7 @@ bool RecordDecoder::decode_req(const void* data, std::size_t size, Event& event)
   if (size < sizeof(profilis_req_record)) return false;
   profilis_req_record record;
   std::memcpy(&record, data, sizeof record);
-  fill_common(event, EventKind::kReq, record.start_ns, record.dur_ns, record.pid, record.tid,
-              record.comm);
+  fill_common(event, EventKind::kReq, record.header);
   if (!marker_string(record.strings.by_address & PROFILIS_STR_METHOD, record.strings.object,
                      record.strings.addr[0], PROFILIS_METHOD_MAX, bounded(record.method),
                      event.method) ||
@@ -171,50 +170,49 @@ bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) 
   // The record ends where its query's text does.
   constexpr std::size_t kHeader = offsetof(profilis_db_record, query);
   if (size < kHeader) return false;
-  profilis_db_record header;  // all but the text, which is read where it lies
-  std::memcpy(&header, data, kHeader);
-  if (header.vendor > PROFILIS_DB_SQLITE || header.query_len > PROFILIS_SQL_MAX ||
-      size < kHeader + header.query_len) {
+  profilis_db_record record;  // all but the text, which is read where it lies
+  std::memcpy(&record, data, kHeader);
+  if (record.vendor > PROFILIS_DB_SQLITE || record.query_len > PROFILIS_SQL_MAX ||
+      size < kHeader + record.query_len) {
     return false;
   }
-  fill_common(event, EventKind::kDb, header.start_ns, header.dur_ns, header.pid, header.tid,
-              header.comm);
+  fill_common(event, EventKind::kDb, record.header);
   static constexpr DbVendor kVendors[] = {DbVendor::kPostgresql, DbVendor::kMysql,
                                           DbVendor::kSqlite};
-  if (header.vendor == 0) {  // a DB marker's: the vendor the program named
-    if (!marker_string(header.strings.by_address & PROFILIS_STR_VENDOR, header.strings.object,
-                       header.strings.addr[0], PROFILIS_VENDOR_MAX, bounded(header.vendor_name),
+  if (record.vendor == 0) {  // a DB marker's: the vendor the program named
+    if (!marker_string(record.strings.by_address & PROFILIS_STR_VENDOR, record.strings.object,
+                       record.strings.addr[0], PROFILIS_VENDOR_MAX, bounded(record.vendor_name),
                        event.db_vendor)) {
       return false;
     }
   } else {
-    event.db_vendor.assign(vendor_name(kVendors[header.vendor - PROFILIS_DB_POSTGRESQL]));
+    event.db_vendor.assign(vendor_name(kVendors[record.vendor - PROFILIS_DB_POSTGRESQL]));
   }
-  event.rows = header.rows;
-  event.error = header.error != 0;
+  event.rows = record.rows;
+  event.error = record.error != 0;
   // Client libraries set only the query bit; markers may set both.
-  const bool query_unreadable = (header.strings.unreadable & PROFILIS_STR_QUERY) != 0;
+  const bool query_unreadable = (record.strings.unreadable & PROFILIS_STR_QUERY) != 0;
   const bool query_by_address =
-      header.vendor == 0 && (header.strings.by_address & PROFILIS_STR_QUERY);
-  if (header.vendor == 0 && (header.strings.unreadable & PROFILIS_STR_VENDOR)) {
+      record.vendor == 0 && (record.strings.by_address & PROFILIS_STR_QUERY);
+  if (record.vendor == 0 && (record.strings.unreadable & PROFILIS_STR_VENDOR)) {
     event.db_vendor.clear();
     set_unreadable(event, StringField::kDbVendor);
   }
   // A query left out (--sql-text off) is not reported unreadable, nor read from the file.
   if (query_unreadable && sql_text_ != SqlTextMode::kOff)
     set_unreadable(event, StringField::kQuery);
-  std::string_view text(static_cast<const char*>(data) + kHeader, header.query_len);
+  std::string_view text(static_cast<const char*>(data) + kHeader, record.query_len);
   // A length the library was given may run past the statement's terminating NUL (SQLite reads up
   // to nByte or the NUL, whichever comes first).
   text = text.substr(0, text.find('\0'));
-  bool truncated = header.truncated != 0;
+  bool truncated = record.truncated != 0;
   if (query_unreadable) {
     text = {};
     truncated = false;
   } else if (query_by_address && sql_text_ != SqlTextMode::kOff) {
     // A constant of the marker's object, read from the file: cut where the kernel would have cut
     // it (sql_max_bytes with the NUL), but marked cut only when there was more.
-    if (!marker_strings_ || !marker_strings_->read(header.strings.object, header.strings.addr[1],
+    if (!marker_strings_ || !marker_strings_->read(record.strings.object, record.strings.addr[1],
                                                    sql_max_bytes_ + 1, query_text_)) {
       return false;
     }

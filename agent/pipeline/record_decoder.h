@@ -16,6 +16,8 @@
 #include "agent/inspect/marker_strings.h"
 #include "exporters/common/event.h"
 
+struct profilis_record_header;  // profilis_records.h, the BPF programs' C header
+
 namespace profilis {
 
 class RecordDecoder {
@@ -43,9 +45,9 @@ class RecordDecoder {
   bool decode_db(const void* data, std::size_t size, Event& event) const;
   bool decode_req(const void* data, std::size_t size, Event& event) const;
   bool decode_named_fn(const void* data, std::size_t size, Event& event) const;
-  // The fields every kind has: times, ids, comm, service; the kind's own fields reset.
-  void fill_common(Event& event, EventKind kind, std::uint64_t start_ns, std::uint64_t dur_ns,
-                   std::uint32_t pid, std::uint32_t tid, const char (&comm)[16]) const;
+  // The fields every kind has, from the record's header: times, ids, comm, service; the kind's own
+  // fields reset.
+  void fill_common(Event& event, EventKind kind, const profilis_record_header& header) const;
 
   // Marks `field` of `event` unreadable, and counts it.
   void set_unreadable(Event& event, StringField field) const;

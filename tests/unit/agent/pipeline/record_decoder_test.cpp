@@ -23,12 +23,12 @@ RecordDecoder decoder(SqlTextMode mode = SqlTextMode::kRedacted) {
 template <typename Record>
 void fill_header(Record& r, std::uint32_t kind) {
   std::memset(&r, 0, sizeof r);
-  r.kind = kind;
-  r.pid = 42;
-  r.tid = 43;
-  r.start_ns = 100;
-  r.dur_ns = 250;
-  std::strcpy(r.comm, "api");
+  r.header.kind = kind;
+  r.header.pid = 42;
+  r.header.tid = 43;
+  r.header.start_ns = 100;
+  r.header.dur_ns = 250;
+  std::strcpy(r.header.comm, "api");
 }
 
 TEST(RecordDecoder, shouldDecodeARequestMarkerRecord) {
@@ -292,7 +292,7 @@ TEST(RecordDecoder, shouldDecodeADbRecordThatEndsWithItsQuerysText) {
 TEST(RecordDecoder, shouldNameAUsdtPointByItsCookie) {
   profilis_fn_record r;
   fill_header(r, PROFILIS_RECORD_FN);
-  r.dur_ns = 0;
+  r.header.dur_ns = 0;
   r.fn_id = 1;
   Event e;
   ASSERT_TRUE(decoder().decode(&r, sizeof r, e));
@@ -307,12 +307,13 @@ TEST(RecordDecoder, shouldRejectShortAndUnknownRecords) {
   fill_header(r, PROFILIS_RECORD_REQ);
   Event e;
   EXPECT_FALSE(decoder().decode(&r, sizeof r - 1, e));
-  r.kind = 99;
+  r.header.kind = 99;
   EXPECT_FALSE(decoder().decode(&r, sizeof r, e));
   profilis_db_record db;
   fill_header(db, PROFILIS_RECORD_DB);
   db.vendor = PROFILIS_DB_SQLITE + 1;
   EXPECT_FALSE(decoder().decode(&db, sizeof db, e));
+  EXPECT_FALSE(decoder().decode(&db, sizeof(profilis_record_header) - 1, e)) << "no whole header";
 }
 
 }  // namespace
