@@ -29,6 +29,21 @@ std::size_t field_index(StringField field) {
   return static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(field)));
 }
 
+// The client library a DB record's `vendor` names (enum profilis_db_vendor); none for 0 (a
+// marker's record) or a value this agent does not know.
+std::optional<DbVendor> client_library(std::uint16_t vendor) {
+  switch (vendor) {
+    case PROFILIS_DB_POSTGRESQL:
+      return DbVendor::kPostgresql;
+    case PROFILIS_DB_MYSQL:
+      return DbVendor::kMysql;
+    case PROFILIS_DB_SQLITE:
+      return DbVendor::kSqlite;
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace
 
 std::uint64_t RecordDecoder::unreadable_fields(StringField field) const {
@@ -172,29 +187,28 @@ bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) 
   if (size < kHeader) return false;
   profilis_db_record record;  // all but the text, which is read where it lies
   std::memcpy(&record, data, kHeader);
-  if (record.vendor > PROFILIS_DB_SQLITE || record.query_len > PROFILIS_SQL_MAX ||
+  const bool from_marker = record.vendor == 0;  // the vendor the program named, not a library's
+  const std::optional<DbVendor> library = client_library(record.vendor);
+  if ((!from_marker && !library) || record.query_len > PROFILIS_SQL_MAX ||
       size < kHeader + record.query_len) {
     return false;
   }
   fill_common(event, EventKind::kDb, record.header);
-  static constexpr DbVendor kVendors[] = {DbVendor::kPostgresql, DbVendor::kMysql,
-                                          DbVendor::kSqlite};
-  if (record.vendor == 0) {  // a DB marker's: the vendor the program named
+  if (from_marker) {
     if (!marker_string(record.strings.by_address & PROFILIS_STR_VENDOR, record.strings.object,
                        record.strings.addr[0], PROFILIS_VENDOR_MAX, bounded(record.vendor_name),
                        event.db_vendor)) {
       return false;
     }
   } else {
-    event.db_vendor.assign(vendor_name(kVendors[record.vendor - PROFILIS_DB_POSTGRESQL]));
+    event.db_vendor.assign(vendor_name(*library));
   }
   event.rows = record.rows;
   event.error = record.error != 0;
   // Client libraries set only the query bit; markers may set both.
   const bool query_unreadable = (record.strings.unreadable & PROFILIS_STR_QUERY) != 0;
-  const bool query_by_address =
-      record.vendor == 0 && (record.strings.by_address & PROFILIS_STR_QUERY);
-  if (record.vendor == 0 && (record.strings.unreadable & PROFILIS_STR_VENDOR)) {
+  const bool query_by_address = from_marker && (record.strings.by_address & PROFILIS_STR_QUERY);
+  if (from_marker && (record.strings.unreadable & PROFILIS_STR_VENDOR)) {
     event.db_vendor.clear();
     set_unreadable(event, StringField::kDbVendor);
   }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "profilis_records.h"
 
@@ -271,6 +272,22 @@ TEST(RecordDecoder, shouldNameADbMarkerRecordByTheVendorTheProgramGave) {
   EXPECT_EQ(e.db_vendor, "sqlite");
 }
 
+TEST(RecordDecoder, shouldNameEachClientLibrarysVendorByItsOwnValue) {
+  profilis_db_record r;
+  fill_header(r, PROFILIS_RECORD_DB);
+  const std::pair<std::uint16_t, const char*> vendors[] = {
+      {PROFILIS_DB_SQLITE, "sqlite"},
+      {PROFILIS_DB_MYSQL, "mysql"},
+      {PROFILIS_DB_POSTGRESQL, "postgresql"},
+  };
+  for (const auto& [vendor, name] : vendors) {
+    r.vendor = vendor;
+    Event e;
+    ASSERT_TRUE(decoder().decode(&r, sizeof r, e)) << name;
+    EXPECT_EQ(e.db_vendor, name);
+  }
+}
+
 TEST(RecordDecoder, shouldDecodeADbRecordThatEndsWithItsQuerysText) {
   profilis_db_record r;
   fill_header(r, PROFILIS_RECORD_DB);
@@ -311,8 +328,10 @@ TEST(RecordDecoder, shouldRejectShortAndUnknownRecords) {
   EXPECT_FALSE(decoder().decode(&r, sizeof r, e));
   profilis_db_record db;
   fill_header(db, PROFILIS_RECORD_DB);
-  db.vendor = PROFILIS_DB_SQLITE + 1;
-  EXPECT_FALSE(decoder().decode(&db, sizeof db, e));
+  for (const std::uint16_t unknown : {4, 99, 0xffff}) {  // no client library the agent knows
+    db.vendor = unknown;
+    EXPECT_FALSE(decoder().decode(&db, sizeof db, e)) << unknown;
+  }
   EXPECT_FALSE(decoder().decode(&db, sizeof(profilis_record_header) - 1, e)) << "no whole header";
 }
 
