@@ -49,7 +49,8 @@ enum profilis_db_vendor {
 	PROFILIS_DB_SQLITE = 3,
 };
 
-/* The client-library function a DB probe sits on: its attach cookie. */
+/* The client-library function a DB probe sits on: its attach cookie. Each library's programs
+ * name the values they handle; nothing depends on their order. */
 enum profilis_db_api {
 	PROFILIS_PQ_EXEC = 1,
 	PROFILIS_PQ_EXEC_PARAMS,
@@ -75,7 +76,6 @@ enum profilis_db_api {
 	PROFILIS_SQ_STEP,
 	PROFILIS_SQ_RESET,
 	PROFILIS_SQ_FINALIZE,
-	PROFILIS_DB_API__COUNT,
 };
 
 /* Index into the per-CPU `counters` array: why records were not produced or lost, and how many
