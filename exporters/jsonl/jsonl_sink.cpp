@@ -56,10 +56,8 @@ int write_fully(int fd, const char* data, std::size_t size, std::size_t& written
 }
 
 void fsync_dir(const std::filesystem::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
+  const unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd) ::fsync(fd.get());
 }
 
 // Size of the file up to and including its last newline: what survives of a crashed writer.
@@ -107,11 +105,6 @@ std::filesystem::path rename_without_overwrite(const std::filesystem::path& from
   }
 }
 
-void JsonlSink::Fd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 JsonlSink::JsonlSink(JsonlOptions options) : options_(std::move(options)) {
   if (!options_.clock) options_.clock = [] { return Clock::now(); };
   std::error_code ec;
@@ -129,8 +122,8 @@ std::filesystem::path JsonlSink::active_path() const {
 off_t JsonlSink::open_active() {
   const auto path = active_path();
   for (;;) {
-    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    if (!fd.valid()) throw_errno("jsonl: open " + path.string());
+    unique_fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!fd) throw_errno("jsonl: open " + path.string());
     // The lock tells a live writer's file from a crashed one's leftover: a second agent on the
     // same directory and prefix must not "recover" (and so steal) the first one's active file.
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -188,11 +181,11 @@ void JsonlSink::write(std::span<const Event> batch) {
   bool limit = options_.rotate_bytes > 0;
   std::size_t next = 0;
   while (next < line_ends_.size()) {
-    if (!fd_.valid() && !reopen()) break;
+    if (!fd_ && !reopen()) break;
     const std::size_t fitting = lines_fitting(next, limit);
     if (fitting == 0) {
       // A file that cannot be renamed grows past the limit rather than lose the lines.
-      if (!rotate() && fd_.valid()) limit = false;
+      if (!rotate() && fd_) limit = false;
       continue;
     }
     const std::size_t written = append_lines(next, next + fitting);
@@ -209,12 +202,12 @@ void JsonlSink::tick() {
   if (old_enough(now)) rotate();
   // Reopened here too, not only on the next write: the lock keeps the name ours, and a failure
   // shows in the log while no event arrives.
-  if (live_ && !fd_.valid()) reopen();
+  if (live_ && !fd_) reopen();
   report(now);
 }
 
 bool JsonlSink::old_enough(Clock::time_point now) const {
-  if (!fd_.valid() || options_.rotate_secs == 0 || !first_line_at_) return false;
+  if (!fd_ || options_.rotate_secs == 0 || !first_line_at_) return false;
   // Compared in whole seconds: a huge rotate_secs must not overflow a nanosecond duration.
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - *first_line_at_).count();
   return age >= 0 && static_cast<std::uint64_t>(age) >= options_.rotate_secs;
@@ -270,7 +263,7 @@ bool JsonlSink::cut_back() {
 }
 
 void JsonlSink::finalize_active() {
-  if (!fd_.valid()) return;
+  if (!fd_) return;
   const auto path = active_path();
   // A partial line that could not be cut must not reach a named file: the file stays active, and
   // the next start's recovery cuts it.

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/common/unique_fd.h"
 #include "exporters/common/sink.h"
 
 namespace profilis {
@@ -71,25 +72,6 @@ class JsonlSink : public Sink {
   std::uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
  private:
-  // Owns a file descriptor: closed when replaced or destroyed.
-  class Fd {
-   public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd& operator=(Fd&& other) noexcept {
-      reset(std::exchange(other.fd_, -1));
-      return *this;
-    }
-    ~Fd() { reset(); }
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-    void reset(int fd = -1);
-
-   private:
-    int fd_ = -1;
-  };
-
   // Opens and locks the active file, creating it when missing; returns its size (non-zero: a
   // leftover). Throws std::system_error when another live writer holds it.
   off_t open_active();
@@ -122,7 +104,7 @@ class JsonlSink : public Sink {
   void report(Clock::time_point now, bool now_anyway = false);
 
   JsonlOptions options_;
-  Fd fd_;
+  unique_fd fd_;
   bool live_ = true;                   // holds an active file between writes (false once finalized)
   bool needs_cut_ = false;             // the file may end in a partial line a failed cut left
   std::uint64_t bytes_in_active_ = 0;  // complete lines only
