@@ -4,6 +4,8 @@
 #include <memory>
 #include <sstream>
 
+#include "agent/app/config_file.h"
+#include "agent/app/option_merge.h"
 #include "agent/app/option_table.h"
 #include "agent/common/errors.h"
 
@@ -23,28 +25,25 @@ constexpr const char* kDescription =
     "Exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 missing privileges or kernel "
     "support.";
 
-// Some parsers shared with other code (parse_db_list, parse_usdt_spec) name their flag themselves;
-// the label names it here, so their own name is dropped.
-std::string without_flag_name(const std::string& message, std::string_view key) {
-  const std::string flag = "--" + std::string(key);
-  if (message.rfind(flag, 0) != 0) return message;
-  std::size_t rest = flag.size();
-  if (message.compare(rest, 1, ":") == 0) ++rest;
-  if (message.compare(rest, 1, " ") == 0) ++rest;
-  return message.substr(rest);
-}
+constexpr const char* kConfigHelp =
+    "read options from this JSON object, keyed by the long options: {\"pid\": [42], \"fn\": "
+    "[\"api::*\"], \"jsonl-dir\": \"/var/log/profilis\", \"console\": true}. An option given on "
+    "the command line replaces the file's value (a repeated one, the file's whole list)";
 
-// CLI11 fills one text slot per option; the option table's apply turns it into a value later, so
-// CLI11 converts nothing (its conversions accept 0x10 and wrap -1 into unsigned options).
+// CLI11 fills one text slot per option; the option table's apply turns it into a value later, for
+// the command line and the config file alike, so CLI11 converts nothing.
 struct CommandLine {
   CLI::App app{kDescription, "profilis-agent"};
   std::vector<std::string> one;
   std::vector<std::vector<std::string>> many;
   std::vector<CLI::Option*> options;
+  std::string config;
+  CLI::Option* config_option = nullptr;
 
   CommandLine() : one(option_table().size()), many(option_table().size()) {
     app.set_version_flag("--version", std::string("profilis-agent ") + PROFILIS_VERSION);
     for (std::size_t i = 0; i < option_table().size(); ++i) options.push_back(add(i));
+    config_option = app.add_option("--config", config, kConfigHelp)->type_name("FILE");
   }
 
   CLI::Option* add(std::size_t i) {
@@ -70,24 +69,15 @@ struct CommandLine {
     return option;
   }
 
-  // Each option the command line gave, through its apply; a failure names the flag.
-  Options apply() const {
-    Options result;
+  OptionValues given() const {
+    OptionValues values;
     for (std::size_t i = 0; i < options.size(); ++i) {
       if (options[i]->count() == 0) continue;
       const OptionSpec& spec = option_table()[i];
-      const auto values =
+      values[std::string(spec.key)] =
           spec.arity == Arity::kRepeatable ? many[i] : std::vector<std::string>{one[i]};
-      for (const std::string& value : values) {
-        try {
-          spec.apply(result, value);
-        } catch (const UsageError& e) {
-          throw UsageError("--" + std::string(spec.key) + ": " +
-                           without_flag_name(e.what(), spec.key));
-        }
-      }
     }
-    return result;
+    return values;
   }
 };
 
@@ -107,9 +97,9 @@ CliResult parse_cli(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     throw UsageError(std::string(e.what()) + " (see --help)");
   }
-  result.options = cli->apply();
-  if (result.options.pids.empty())
-    throw UsageError("nothing to trace: give --pid PID (see --help)");
+  const bool has_config = cli->config_option->count() > 0;
+  const OptionValues file = has_config ? read_config_file(cli->config) : OptionValues{};
+  result.options = merge_options(cli->given(), file, cli->config);
   return result;
 }
 

@@ -49,8 +49,9 @@ struct CliResult {
   std::optional<std::string> print_and_exit;
 };
 
-// The tracing command line. Throws UsageError (exit 2) for an unknown or malformed option, and any
-// value its option refuses (naming the option).
+// The tracing command line, with the --config file it names merged in (see merge_options). Throws
+// UsageError (exit 2) for an unknown or malformed option, an unreadable or malformed config file,
+// and any value its option refuses.
 CliResult parse_cli(int argc, const char* const* argv);
 
 // Every name of every option --help lists ("-p", "--pid", …, "--help"), taken from the parser

@@ -25,6 +25,7 @@ constexpr std::array kOptions = {
                .short_name = "p",
                .value_name = "PID",
                .arity = Arity::kRepeatable,
+               .json_types = kJsonNumber,
                .help = "trace this process (repeatable)",
                .apply =
                    [](Options& o, const std::string& v) {
@@ -34,6 +35,7 @@ constexpr std::array kOptions = {
         .key = "fn",
         .value_name = "SPEC",
         .arity = Arity::kRepeatable,
+        .json_types = kJsonString,
         .help = "function latency: [OBJECT:]PATTERN, OBJECT a path or a mapped library name "
                 "(libc.so.6), default the main executable; PATTERN a name or glob (*, ?) matched "
                 "against mangled and demangled names (repeatable)",
@@ -42,6 +44,7 @@ constexpr std::array kOptions = {
         .key = "usdt",
         .value_name = "SPEC",
         .arity = Arity::kRepeatable,
+        .json_types = kJsonString,
         .help = "a USDT probe: [OBJECT:]PROVIDER:NAME gives an FN event named PROVIDER:NAME per "
                 "hit; [OBJECT:]PROVIDER:START,END pairs two probes per thread into FN events with "
                 "a duration. OBJECT as for --fn. profilis:* markers are always traced (repeatable)",
@@ -54,6 +57,7 @@ constexpr std::array kOptions = {
         .key = "db",
         .value_name = "LIST",
         .arity = Arity::kOne,
+        .json_types = kJsonString,
         .default_text = "auto",
         .help = "database client libraries to trace: auto (every supported one the target maps), "
                 "none, or a comma list of postgresql,mysql,sqlite",
@@ -61,6 +65,7 @@ constexpr std::array kOptions = {
     OptionSpec{.key = "sql-text",
                .value_name = "MODE",
                .arity = Arity::kOne,
+               .json_types = kJsonString,
                .default_text = "redacted",
                .help = "SQL text in DB events: redacted (literals become ?), raw, or off",
                .apply =
@@ -74,6 +79,7 @@ constexpr std::array kOptions = {
         .key = "sql-max-bytes",
         .value_name = "N",
         .arity = Arity::kOne,
+        .json_types = kJsonNumber,
         .default_text = "256",
         .help = "SQL text read per query in the kernel (16 to 1024); longer text is cut and marked "
                 "with …",
@@ -84,6 +90,7 @@ constexpr std::array kOptions = {
     OptionSpec{.key = "min-duration",
                .value_name = "DURATION",
                .arity = Arity::kOne,
+               .json_types = kJsonString | kJsonNumber,
                .default_text = "0s",
                .help =
                    "drop calls shorter than this, in the kernel (500ns, 250us, 1ms, 2s; a unit is "
@@ -95,6 +102,7 @@ constexpr std::array kOptions = {
     OptionSpec{
         .key = "console",
         .arity = Arity::kFlag,
+        .json_types = kJsonBool | kJsonString,
         .flag_value = "compact",
         .help = "print events to stdout, one JSON object per line (=compact, the default sink) or "
                 "indented (=pretty)",
@@ -106,17 +114,20 @@ constexpr std::array kOptions = {
     OptionSpec{.key = "jsonl-dir",
                .value_name = "DIR",
                .arity = Arity::kOne,
+               .json_types = kJsonString,
                .help = "write events as JSON lines into files in this directory",
                .apply = [](Options& o, const std::string& v) { o.jsonl_dir = v; }},
     OptionSpec{.key = "jsonl-prefix",
                .value_name = "PREFIX",
                .arity = Arity::kOne,
+               .json_types = kJsonString,
                .default_text = "profilis",
                .help = "JSONL file name prefix",
                .apply = [](Options& o, const std::string& v) { o.jsonl_prefix = v; }},
     OptionSpec{.key = "jsonl-rotate-bytes",
                .value_name = "BYTES",
                .arity = Arity::kOne,
+               .json_types = kJsonNumber,
                .default_text = "10000000",
                .help = "rotate the JSONL file before it grows past this many bytes (0: never)",
                .apply =
@@ -126,6 +137,7 @@ constexpr std::array kOptions = {
     OptionSpec{.key = "jsonl-rotate-secs",
                .value_name = "DURATION",
                .arity = Arity::kOne,
+               .json_types = kJsonString | kJsonNumber,
                .default_text = "300",
                .help =
                    "rotate the JSONL file once it is this old (a bare number is seconds; 0: never; "
@@ -138,6 +150,7 @@ constexpr std::array kOptions = {
     OptionSpec{.key = "prometheus",
                .value_name = "ADDR",
                .arity = Arity::kOne,
+               .json_types = kJsonString,
                .help =
                    "serve GET /metrics (and /healthz) at ADDR: 127.0.0.1:9464, or :9464 for every "
                    "interface",
@@ -145,22 +158,26 @@ constexpr std::array kOptions = {
     OptionSpec{.key = "service",
                .value_name = "NAME",
                .arity = Arity::kOne,
+               .json_types = kJsonString,
                .help = "service label (default: the target's comm)",
                .apply = [](Options& o, const std::string& v) { o.service = v; }},
     OptionSpec{.key = "instance",
                .value_name = "NAME",
                .arity = Arity::kOne,
+               .json_types = kJsonString,
                .help = "instance label (default: the host name)",
                .apply = [](Options& o, const std::string& v) { o.instance = v; }},
     OptionSpec{.key = "worker",
                .value_name = "NAME",
                .arity = Arity::kOne,
+               .json_types = kJsonString,
                .help = "worker label (default: the traced process's pid)",
                .apply = [](Options& o, const std::string& v) { o.worker = v; }},
     OptionSpec{
         .key = "ring-buffer-size",
         .value_name = "SIZE",
         .arity = Arity::kOne,
+        .json_types = kJsonString | kJsonNumber,
         .default_text = "8M",
         .help = "kernel ring buffer between the probes and the agent: bytes or 4K/16M/1G, a "
                 "power of two, at least one page, at most 1G. Records wait there while the sinks "
@@ -171,6 +188,7 @@ constexpr std::array kOptions = {
         .key = "queue-size",
         .value_name = "N",
         .arity = Arity::kOne,
+        .json_types = kJsonNumber,
         .default_text = "8192",
         .help = "events each sink's queue holds (1 to 16777216); when a queue is full the agent "
                 "leaves records in the ring buffer until the sink catches up (nothing is dropped "
@@ -182,6 +200,7 @@ constexpr std::array kOptions = {
     OptionSpec{.key = "batch-max",
                .value_name = "N",
                .arity = Arity::kOne,
+               .json_types = kJsonNumber,
                .default_text = "256",
                .help = "largest batch handed to a sink at once (1 to 1048576)",
                .apply =
@@ -192,6 +211,7 @@ constexpr std::array kOptions = {
         .key = "flush-interval",
         .value_name = "DURATION",
         .arity = Arity::kOne,
+        .json_types = kJsonString | kJsonNumber,
         .default_text = "500",
         .help = "longest wait before queued events reach the sinks (1ms to 1h; a bare number is "
                 "milliseconds)",
@@ -204,6 +224,7 @@ constexpr std::array kOptions = {
         .key = "sink-timeout",
         .value_name = "DURATION",
         .arity = Arity::kOne,
+        .json_types = kJsonString | kJsonNumber,
         .default_text = "1000",
         .help = "a sink whose queue stays full this long without it taking an event (a console "
                 "nobody reads) is left behind when there are other sinks: its copies are dropped "
@@ -218,6 +239,7 @@ constexpr std::array kOptions = {
         .key = "duration",
         .value_name = "DURATION",
         .arity = Arity::kOne,
+        .json_types = kJsonString | kJsonNumber,
         .help = "stop after this long (10s, 1.5m, 2h; a bare number is seconds; rounded up to "
                 "whole milliseconds)",
         .apply =
@@ -227,6 +249,7 @@ constexpr std::array kOptions = {
     OptionSpec{.key = "verbose",
                .short_name = "v",
                .arity = Arity::kFlag,
+               .json_types = kJsonBool,
                .flag_value = "true",
                .help = "say what is attached where, and libbpf's messages",
                .apply = [](Options& o, const std::string& v) { o.verbose = parse_bool(v); }},

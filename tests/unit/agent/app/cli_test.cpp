@@ -435,7 +435,7 @@ TEST(ParseCli, shouldMentionEveryOptionInHelp) {
   ASSERT_TRUE(r.print_and_exit.has_value());
   const std::string& help = *r.print_and_exit;
   const std::vector<std::string> names = cli_option_names();
-  std::vector<std::string> expected = {"--help", "--version"};
+  std::vector<std::string> expected = {"--help", "--version", "--config"};
   for (const OptionSpec& spec : option_table()) expected.push_back("--" + std::string(spec.key));
   for (const std::string& name : expected) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name << " not parsed";
