@@ -17,7 +17,7 @@ namespace {
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
 std::string key_in(const std::string& file, std::string_view key) {
-  return file + ": \"" + std::string(key) + "\"";
+  return file + ": " + json_quoted(key);
 }
 
 [[noreturn]] void unknown_key(const std::string& file, std::string_view key) {

@@ -63,7 +63,7 @@ class FlatObjectReader {
     if (depth_ != 1) return true;
     const bool seen = std::any_of(entries_.begin(), entries_.end(),
                                   [&](const JsonEntry& entry) { return entry.key == key; });
-    if (seen) throw UsageError(file_ + ": key \"" + key + "\" is given twice");
+    if (seen) throw UsageError(file_ + ": key " + json_quoted(key) + " is given twice");
     entries_.push_back({key, false, {}});
     return true;
   }
@@ -123,6 +123,10 @@ class FlatObjectReader {
 };
 
 }  // namespace
+
+std::string json_quoted(std::string_view text) {
+  return Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 std::vector<JsonEntry> read_json_object(std::string_view text, const std::string& file) {
   FlatObjectReader reader(text, file);

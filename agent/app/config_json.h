@@ -24,6 +24,9 @@ struct JsonEntry {
   std::vector<JsonScalar> items;  // one for a scalar; the elements of an array
 };
 
+// `text` as a JSON string ("jsonl-dir", "a\nb"), so that a message quoting a key stays one line.
+std::string json_quoted(std::string_view text);
+
 // The members of the top-level object, in file order. Throws UsageError naming `file` for text
 // that is not JSON (with the line and column of the error), a top level that is not an object, a
 // key given twice, and a string holding a NUL character (no command line argument can).

@@ -89,6 +89,13 @@ TEST(ReadJsonObject, shouldRefuseAKeyGivenTwice) {
   EXPECT_NO_THROW(read_json_object(R"({"a": {"k": 1}, "b": {"k": 2}})", "c.json"));
 }
 
+TEST(ReadJsonObject, shouldQuoteKeysSoThatAMessageStaysOneLine) {
+  EXPECT_EQ(json_quoted("jsonl-dir"), "\"jsonl-dir\"");
+  EXPECT_EQ(json_quoted("a\nb\"c"), "\"a\\nb\\\"c\"");
+  const std::string message = error_of("{\"a\\nb\": 1, \"a\\nb\": 2}");
+  EXPECT_EQ(message, "c.json: key \"a\\nb\" is given twice");
+}
+
 TEST(ReadJsonObject, shouldRefuseNulCharacters) {
   EXPECT_NE(error_of(R"({"jsonl-dir": "/tmp/a\u0000b"})").find("NUL"), std::string::npos);
   EXPECT_NE(error_of(R"({"a\u0000": 1})").find("NUL"), std::string::npos);
