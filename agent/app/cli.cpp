@@ -1,7 +1,6 @@
 #include "agent/app/cli.h"
 
 #include <CLI/CLI.hpp>
-#include <memory>
 #include <sstream>
 
 #include "agent/app/config_file.h"
@@ -31,7 +30,8 @@ constexpr const char* kConfigHelp =
     "the command line replaces the file's value (a repeated one, the file's whole list)";
 
 // CLI11 fills one text slot per option; the option table's apply turns it into a value later, for
-// the command line and the config file alike, so CLI11 converts nothing.
+// the command line and the config file alike. CLI11 converts nothing: its conversions took 0x10 and
+// wrapped -1 into unsigned options. The app holds pointers into the slots: never copied or moved.
 struct CommandLine {
   CLI::App app{kDescription, "profilis-agent"};
   std::vector<std::string> one;
@@ -39,6 +39,9 @@ struct CommandLine {
   std::vector<CLI::Option*> options;
   std::string config;
   CLI::Option* config_option = nullptr;
+
+  CommandLine(const CommandLine&) = delete;
+  CommandLine& operator=(const CommandLine&) = delete;
 
   CommandLine() : one(option_table().size()), many(option_table().size()) {
     app.set_version_flag("--version", std::string("profilis-agent ") + PROFILIS_VERSION);
@@ -84,29 +87,28 @@ struct CommandLine {
 }  // namespace
 
 CliResult parse_cli(int argc, const char* const* argv) {
-  // CLI::App can be neither moved nor copied, and holds pointers into the slots.
-  const auto cli = std::make_unique<CommandLine>();
+  CommandLine cli;
   CliResult result;
   try {
-    cli->app.parse(argc, argv);
+    cli.app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
     std::ostringstream text;
-    cli->app.exit(e, text, text);
+    cli.app.exit(e, text, text);
     result.print_and_exit = text.str();
     return result;
   } catch (const CLI::ParseError& e) {
     throw UsageError(std::string(e.what()) + " (see --help)");
   }
-  const bool has_config = cli->config_option->count() > 0;
-  const OptionValues file = has_config ? read_config_file(cli->config) : OptionValues{};
-  result.options = merge_options(cli->given(), file, cli->config);
+  const bool has_config = cli.config_option->count() > 0;
+  const OptionValues file = has_config ? read_config_file(cli.config) : OptionValues{};
+  result.options = merge_options(cli.given(), file, cli.config);
   return result;
 }
 
 std::vector<std::string> cli_option_names() {
-  const auto cli = std::make_unique<CommandLine>();
+  const CommandLine cli;
   std::vector<std::string> names;
-  for (const CLI::Option* option : cli->app.get_options()) {
+  for (const CLI::Option* option : cli.app.get_options()) {
     for (const std::string& name : option->get_snames()) names.push_back("-" + name);
     for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
   }
