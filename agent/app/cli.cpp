@@ -1,17 +1,12 @@
 #include "agent/app/cli.h"
 
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cctype>
-#include <charconv>
-#include <cmath>
-#include <limits>
 #include <sstream>
 
+#include "agent/app/config_file.h"
+#include "agent/app/option_merge.h"
+#include "agent/app/option_table.h"
 #include "agent/common/errors.h"
-#include "agent/targets/usdt_targets.h"
-#include "profilis_records.h"
 
 namespace profilis {
 namespace {
@@ -22,197 +17,102 @@ constexpr const char* kDescription =
     "metrics. In every target it traces the profilis:* markers (include/profilis/usdt.h) it finds "
     "and the database client libraries it maps (--db), plus what --fn and --usdt name.\n"
     "Traces until SIGINT/SIGTERM, --duration, or until every traced process has exited.\n"
+    "A DURATION is a number and a unit: ns, us, ms, s, m or h (250us, 1.5s, 2m); a bare number is "
+    "in the unit the option says.\n"
     "What can be traced: profilis-agent list (--pid PID | --binary PATH) [--filter GLOB] [--json] "
     "(see profilis-agent list --help).\n"
     "Exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 3 missing privileges or kernel "
     "support.";
 
-struct RawOptions {  // options parsed further after CLI11 is done
-  std::string min_duration, duration, console, db = "auto", sql_text = "redacted";
-  std::string ring_buffer_size = "8M";
-};
+constexpr const char* kConfigHelp =
+    "read options from this JSON object, keyed by the long options: {\"pid\": [42], \"fn\": "
+    "[\"api::*\"], \"jsonl-dir\": \"/var/log/profilis\", \"console\": true}. An option given on "
+    "the command line replaces the file's value (a repeated one, the file's whole list)";
 
-void add_options(CLI::App& app, Options& o, RawOptions& raw) {
-  app.add_option("-p,--pid", o.pids, "trace this process (repeatable)")
-      ->check(CLI::Range(1, std::numeric_limits<pid_t>::max()));
-  app.add_option("--fn", o.fn_specs,
-                 "function latency: [OBJECT:]PATTERN, OBJECT a path or a mapped library name "
-                 "(libc.so.6), default the main executable; PATTERN a name or glob (*, ?) matched "
-                 "against mangled and demangled names (repeatable)");
-  app.add_option(
-      "--usdt", o.usdt_specs,
-      "a USDT probe: [OBJECT:]PROVIDER:NAME gives an FN event named PROVIDER:NAME per "
-      "hit; [OBJECT:]PROVIDER:START,END pairs two probes per thread into FN events with "
-      "a duration. OBJECT as for --fn. profilis:* markers are always traced (repeatable)");
-  app.add_option("--db", raw.db,
-                 "database client libraries to trace: auto (every supported one the target maps), "
-                 "none, or a comma list of postgresql,mysql,sqlite")
-      ->capture_default_str();
-  app.add_option("--sql-text", raw.sql_text,
-                 "SQL text in DB events: redacted (literals become ?), raw, or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"redacted", "raw", "off"}));
-  app.add_option("--sql-max-bytes", o.sql_max_bytes,
-                 "SQL text read per query in the kernel; longer text is cut and marked with …")
-      ->capture_default_str()
-      ->check(CLI::Range(16, PROFILIS_SQL_MAX));
-  app.add_option("--min-duration", raw.min_duration,
-                 "drop calls shorter than this, in the kernel (500ns, 250us, 1ms, 2s)");
-  app.add_flag("--console{compact}", raw.console,
-               "print events to stdout, one JSON object per line (=compact, the default sink) or "
-               "indented (=pretty)")
-      ->check(CLI::IsMember({"compact", "pretty"}));
-  app.add_option("--jsonl-dir", o.jsonl_dir,
-                 "write events as JSON lines into files in this directory");
-  app.add_option("--jsonl-prefix", o.jsonl_prefix, "JSONL file name prefix")->capture_default_str();
-  app.add_option("--jsonl-rotate-bytes", o.jsonl_rotate_bytes,
-                 "rotate the JSONL file before it grows past this many bytes (0: never)")
-      ->capture_default_str();
-  app.add_option("--jsonl-rotate-secs", o.jsonl_rotate_secs,
-                 "rotate the JSONL file once it is this many seconds old (0: never)")
-      ->capture_default_str();
-  app.add_option("--prometheus", o.prometheus,
-                 "serve GET /metrics (and /healthz) at ADDR: 127.0.0.1:9464, or :9464 for every "
-                 "interface");
-  app.add_option("--service", o.service, "service label (default: the target's comm)");
-  app.add_option("--instance", o.instance, "instance label (default: the host name)");
-  app.add_option("--worker", o.worker, "worker label (default: the traced process's pid)");
-  app.add_option("--ring-buffer-size", raw.ring_buffer_size,
-                 "kernel ring buffer between the probes and the agent: bytes or 4K/16M/1G, a "
-                 "power of two, at least one page, at most 1G. Records wait there while the sinks "
-                 "are behind; only when it is full are events dropped (counted, stage kernel)")
-      ->capture_default_str();
-  app.add_option("--queue-size", o.queue_size,
-                 "events each sink's queue holds; when a queue is full the agent leaves records "
-                 "in the ring buffer until the sink catches up (nothing is dropped here)")
-      ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
-  app.add_option("--batch-max", o.batch_max, "largest batch handed to a sink at once")
-      ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
-  app.add_option("--duration", raw.duration, "stop after this many seconds (fractions allowed)");
-  app.add_flag("-v,--verbose", o.verbose, "say what is attached where, and libbpf's messages");
-}
+// CLI11 fills one text slot per option; the option table's apply turns it into a value later, for
+// the command line and the config file alike. CLI11 converts nothing: its conversions took 0x10 and
+// wrapped -1 into unsigned options. The app holds pointers into the slots: never copied or moved.
+struct CommandLine {
+  CLI::App app{kDescription, "profilis-agent"};
+  std::vector<std::string> one;
+  std::vector<std::vector<std::string>> many;
+  std::vector<CLI::Option*> options;
+  std::string config;
+  CLI::Option* config_option = nullptr;
 
-// Whole milliseconds, rounded up so that a tiny positive value still runs. Bounded well inside what
-// std::chrono::milliseconds holds: NaN, infinities and absurd values are refused, not wrapped.
-std::chrono::milliseconds parse_seconds(const std::string& text) {
-  constexpr double kMaxSeconds = 100.0 * 365 * 24 * 3600;
-  double seconds = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (ec != std::errc() || end != text.data() + text.size() || !(seconds > 0) ||
-      seconds > kMaxSeconds) {
-    throw UsageError(
-        "--duration: expected a positive number of seconds (at most 100 years), got '" + text +
-        "'");
+  CommandLine(const CommandLine&) = delete;
+  CommandLine& operator=(const CommandLine&) = delete;
+
+  CommandLine() : one(option_table().size()), many(option_table().size()) {
+    app.set_version_flag("--version", std::string("profilis-agent ") + PROFILIS_VERSION);
+    for (std::size_t i = 0; i < option_table().size(); ++i) options.push_back(add(i));
+    config_option = app.add_option("--config", config, kConfigHelp)->type_name("FILE");
   }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
-}
+
+  CLI::Option* add(std::size_t i) {
+    const OptionSpec& spec = option_table()[i];
+    std::string names = "--" + std::string(spec.key);
+    if (!spec.short_name.empty()) names = "-" + std::string(spec.short_name) + "," + names;
+    const std::string help(spec.help);
+    CLI::Option* option = nullptr;
+    switch (spec.arity) {
+      case Arity::kOne:
+        option = app.add_option(names, one[i], help);
+        break;
+      case Arity::kRepeatable:
+        option = app.add_option(names, many[i], help);
+        break;
+      case Arity::kFlag:  // CLI11 writes "true" for a bare flag unless told otherwise
+        if (spec.flag_value != "true") names += "{" + std::string(spec.flag_value) + "}";
+        option = app.add_flag(names, one[i], help);
+        break;
+    }
+    if (!spec.value_name.empty()) option->type_name(std::string(spec.value_name));
+    if (!spec.default_text.empty()) option->default_str(std::string(spec.default_text));
+    return option;
+  }
+
+  OptionValues given() const {
+    OptionValues values;
+    for (std::size_t i = 0; i < options.size(); ++i) {
+      if (options[i]->count() == 0) continue;
+      const OptionSpec& spec = option_table()[i];
+      values[std::string(spec.key)] =
+          spec.arity == Arity::kRepeatable ? many[i] : std::vector<std::string>{one[i]};
+    }
+    return values;
+  }
+};
 
 }  // namespace
 
-std::uint64_t parse_duration_ns(std::string_view text) {
-  double value = 0;
-  const char* begin = text.data();
-  const char* end = text.data() + text.size();
-  auto [unit_start, ec] = std::from_chars(begin, end, value);
-  const std::string_view unit(unit_start, static_cast<std::size_t>(end - unit_start));
-  double scale = 0;
-  if (unit == "ns")
-    scale = 1;
-  else if (unit == "us")
-    scale = 1e3;
-  else if (unit == "ms")
-    scale = 1e6;
-  else if (unit == "s")
-    scale = 1e9;
-  else if (unit == "m")
-    scale = 60e9;
-  if (ec != std::errc() || scale == 0 || value < 0 || !std::isfinite(value) ||
-      value * scale > 1e18) {
-    throw UsageError("invalid duration '" + std::string(text) +
-                     "': expected a number and a unit: ns, us, ms, s or m (e.g. 250us)");
-  }
-  return static_cast<std::uint64_t>(std::llround(value * scale));
-}
-
-std::uint32_t parse_ring_buffer_size(std::string_view text) {
-  const auto fail = [&](const std::string& why) {
-    return UsageError("--ring-buffer-size: '" + std::string(text) + "': " + why);
-  };
-  std::uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [unit_start, ec] = std::from_chars(text.data(), end, value);
-  if (ec == std::errc::result_out_of_range) throw fail("too large (at most 1G)");
-  if (ec != std::errc() || unit_start == text.data()) {
-    throw fail("expected bytes or a number with K, M or G (16M)");
-  }
-  std::string unit(unit_start, end);
-  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  unsigned shift = 0;
-  if (!unit.empty() && unit != "B") {
-    const char prefix = unit[0];
-    shift = prefix == 'K' ? 10 : prefix == 'M' ? 20 : prefix == 'G' ? 30 : 0;
-    const std::string rest = unit.substr(1);
-    if (shift == 0 || !(rest.empty() || rest == "B" || rest == "IB")) {
-      throw fail("unknown unit '" + std::string(unit_start, end) + "' (use K, M or G)");
-    }
-  }
-  constexpr std::uint64_t kMax = 1ull << 30;
-  if (value > (kMax >> shift)) throw fail("too large (at most 1G)");
-  value <<= shift;
-  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-  if (value < page || (value & (value - 1)) != 0) {
-    throw fail("must be a power of two and at least one page (" + std::to_string(page) + " bytes)");
-  }
-  return static_cast<std::uint32_t>(value);
-}
-
 CliResult parse_cli(int argc, const char* const* argv) {
+  CommandLine cli;
   CliResult result;
-  Options& o = result.options;
-  CLI::App app{kDescription, "profilis-agent"};
-  app.set_version_flag("--version", std::string("profilis-agent ") + PROFILIS_VERSION);
-  RawOptions raw;
-  std::chrono::milliseconds::rep flush_ms = o.flush_interval.count();
-  std::chrono::milliseconds::rep sink_timeout_ms = o.sink_timeout.count();
-  add_options(app, o, raw);
-  app.add_option("--flush-interval", flush_ms,
-                 "longest wait before queued events reach the sinks, ms")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3'600'000));
-  app.add_option("--sink-timeout", sink_timeout_ms,
-                 "a sink whose queue stays full this long, ms, without it taking an event (a "
-                 "console nobody reads) is left behind when there are other sinks: its copies are "
-                 "dropped and counted (stage = the sink) until it takes events again, and the "
-                 "other sinks go on")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 3'600'000));
   try {
-    app.parse(argc, argv);
+    cli.app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
     std::ostringstream text;
-    app.exit(e, text, text);
+    cli.app.exit(e, text, text);
     result.print_and_exit = text.str();
     return result;
   } catch (const CLI::ParseError& e) {
     throw UsageError(std::string(e.what()) + " (see --help)");
   }
-  if (o.pids.empty()) throw UsageError("nothing to trace: give --pid PID (see --help)");
-  o.db_vendors = parse_db_list(raw.db);
-  for (const auto& spec : o.usdt_specs) parse_usdt_spec(spec);  // malformed: fail before anything
-  o.sql_text = raw.sql_text == "raw"   ? SqlTextMode::kRaw
-               : raw.sql_text == "off" ? SqlTextMode::kOff
-                                       : SqlTextMode::kRedacted;
-  if (!raw.min_duration.empty()) o.min_duration_ns = parse_duration_ns(raw.min_duration);
-  if (!raw.console.empty()) {
-    o.console = raw.console == "pretty" ? JsonStyle::kPretty : JsonStyle::kCompact;
-  }
-  if (!raw.duration.empty()) o.duration = parse_seconds(raw.duration);
-  o.flush_interval = std::chrono::milliseconds(flush_ms);
-  o.sink_timeout = std::chrono::milliseconds(sink_timeout_ms);
-  o.ring_buffer_bytes = parse_ring_buffer_size(raw.ring_buffer_size);
+  const bool has_config = cli.config_option->count() > 0;
+  const OptionValues file = has_config ? read_config_file(cli.config) : OptionValues{};
+  result.options = merge_options(cli.given(), file, cli.config);
   return result;
+}
+
+std::vector<std::string> cli_option_names() {
+  const CommandLine cli;
+  std::vector<std::string> names;
+  for (const CLI::Option* option : cli.app.get_options()) {
+    for (const std::string& name : option->get_snames()) names.push_back("-" + name);
+    for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+  }
+  return names;
 }
 
 }  // namespace profilis

@@ -1,4 +1,5 @@
-// The command line of docs/design.md §4, as far as this version implements it.
+// The command line of docs/design.md §4, as far as this version implements it. The options are
+// listed, checked and documented in option_table.cpp; this is where CLI11 reads them.
 #pragma once
 
 #include <sys/types.h>
@@ -7,7 +8,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "agent/common/db_types.h"
@@ -39,6 +39,8 @@ struct Options {
   std::chrono::milliseconds sink_timeout{1000};
   std::optional<std::chrono::milliseconds> duration;
   bool verbose = false;
+
+  bool operator==(const Options&) const = default;
 };
 
 struct CliResult {
@@ -47,15 +49,13 @@ struct CliResult {
   std::optional<std::string> print_and_exit;
 };
 
-// Throws UsageError (exit 2) with CLI11's message for an unknown or malformed option.
+// The tracing command line, with the --config file it names merged in (see merge_options). Throws
+// UsageError (exit 2) for an unknown or malformed option, an unreadable or malformed config file,
+// and any value its option refuses.
 CliResult parse_cli(int argc, const char* const* argv);
 
-// "250us", "1ms", "1.5s", "500ns", "2m" → nanoseconds. Throws UsageError for anything else.
-std::uint64_t parse_duration_ns(std::string_view text);
-
-// A ring buffer size: bytes, or a number with K, M or G (powers of 1024; "KiB", "MB" and lower
-// case too). It must be a power of two, a multiple of the page size and at most 1 GiB. Throws
-// UsageError naming the option otherwise.
-std::uint32_t parse_ring_buffer_size(std::string_view text);
+// Every name of every option --help lists ("-p", "--pid", …, "--help"), taken from the parser
+// itself, for the tests that check that each is documented.
+std::vector<std::string> cli_option_names();
 
 }  // namespace profilis

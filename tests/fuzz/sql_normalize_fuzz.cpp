@@ -1,4 +1,4 @@
-// libFuzzer target for the SQL normalizer: run by scripts/fuzz-sql-normalize.sh (clang only).
+// libFuzzer target for the SQL normalizer: run by scripts/fuzz.sh (clang only).
 // libFuzzer hands over a buffer of exactly `size` bytes, so ASan reports any read past the input.
 // Beyond crashes it checks the promises the unit tests rely on: the output is trimmed, within the
 // size bound, and normalizing it again changes nothing.

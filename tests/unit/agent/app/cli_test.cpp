@@ -2,12 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <initializer_list>
+#include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "agent/app/option_table.h"
 #include "agent/common/errors.h"
 
 namespace profilis {
@@ -216,18 +221,66 @@ TEST(ParseCli, shouldRejectNanDuration) {
   EXPECT_USAGE_ERROR(parse_with_target({"--duration", "nan"}));
 }
 
-// A duration beyond what std::chrono::milliseconds holds must be refused (or at least never turn
-// into a negative or zero duration); casting 1e23 ms to int64 is undefined behaviour.
-TEST(ParseCli, shouldNotOverflowHugeDuration) {
-  for (const char* huge : {"1e20", "1e300"}) {
+// A duration beyond what std::chrono::milliseconds holds must be refused, never wrapped into a
+// negative or zero one (casting 1e23 ms to int64 is undefined behaviour); exponents are no syntax
+// of a duration.
+TEST(ParseCli, shouldRefuseHugeDurationNamingTheOption) {
+  for (const char* huge : {"1e20", "1e300", "99999999999999999999999", "876001h", "3153600001"}) {
     SCOPED_TRACE(huge);
-    try {
-      const Options o = parse_with_target({"--duration", huge}).options;
-      ASSERT_TRUE(o.duration.has_value());
-      EXPECT_GT(o.duration->count(), 0) << "huge --duration wrapped to " << o.duration->count();
-    } catch (const UsageError& e) {
-      EXPECT_EQ(e.code(), ExitCode::kUsage);
-    }
+    const std::string message = usage_error_of([&] { parse_with_target({"--duration", huge}); });
+    EXPECT_NE(message.find("--duration"), std::string::npos) << message;
+  }
+  EXPECT_EQ(*parse_with_target({"--duration", "876000h"}).options.duration, 876000h);
+}
+
+TEST(ParseCli, shouldTakeUnitsInEveryDurationOption) {
+  const Options o =
+      parse_with_target({"--duration", "10s", "--flush-interval", "2s", "--sink-timeout", "1.5s",
+                         "--jsonl-rotate-secs", "5m", "--min-duration", "1.5ms"})
+          .options;
+  EXPECT_EQ(*o.duration, 10s);
+  EXPECT_EQ(o.flush_interval, 2s);
+  EXPECT_EQ(o.sink_timeout, 1500ms);
+  EXPECT_EQ(o.jsonl_rotate_secs, 300u);
+  EXPECT_EQ(o.min_duration_ns, 1'500'000u);
+  EXPECT_EQ(*parse_with_target({"--duration", "1h"}).options.duration, 1h);
+  EXPECT_EQ(*parse_with_target({"--duration", "250ms"}).options.duration, 250ms);
+}
+
+// What a number without a unit meant before units were accepted, it still means.
+TEST(ParseCli, shouldKeepTheUnitOfABareNumber) {
+  const Options o = parse_with_target({"--duration", "2", "--flush-interval", "20",
+                                       "--sink-timeout", "300", "--jsonl-rotate-secs", "60"})
+                        .options;
+  EXPECT_EQ(*o.duration, 2s);
+  EXPECT_EQ(o.flush_interval, 20ms);
+  EXPECT_EQ(o.sink_timeout, 300ms);
+  EXPECT_EQ(o.jsonl_rotate_secs, 60u);
+}
+
+TEST(ParseCli, shouldRoundDurationsUpToTheOptionsResolution) {
+  const Options o = parse_with_target({"--duration", "1500us", "--flush-interval", "1.2ms",
+                                       "--jsonl-rotate-secs", "1ms"})
+                        .options;
+  EXPECT_EQ(*o.duration, 2ms);
+  EXPECT_EQ(o.flush_interval, 2ms);
+  EXPECT_EQ(o.jsonl_rotate_secs, 1u);
+  EXPECT_EQ(parse_with_target({"--jsonl-rotate-secs", "0"}).options.jsonl_rotate_secs, 0u);
+}
+
+TEST(ParseCli, shouldRefuseDurationsOutsideTheOptionsRange) {
+  for (const auto& [option, value] :
+       std::vector<std::pair<const char*, const char*>>{{"--flush-interval", "0"},
+                                                        {"--flush-interval", "61m"},
+                                                        {"--sink-timeout", "9ms"},
+                                                        {"--sink-timeout", "2h"},
+                                                        {"--duration", "0s"},
+                                                        {"--jsonl-rotate-secs", "-1"},
+                                                        {"--min-duration", "-1ms"}}) {
+    SCOPED_TRACE(std::string(option) + " " + value);
+    const std::string message = usage_error_of([&] { parse_with_target({option, value}); });
+    EXPECT_NE(message.find(option), std::string::npos) << message;
+    EXPECT_NE(message.find("out of range"), std::string::npos) << message;
   }
 }
 
@@ -267,6 +320,94 @@ TEST(ParseCli, shouldRejectOutOfRangeCollectorOptions) {
   EXPECT_USAGE_ERROR(parse_with_target({"--flush-interval", "ten"}));
 }
 
+// Every numeric option: past 2^64, at 2^64, one past its maximum, and negative (which CLI11 would
+// wrap into a huge unsigned value). Durations with and without a unit, sizes with one.
+struct NumericCase {
+  const char* option;
+  std::vector<const char*> refused;
+};
+
+const std::vector<NumericCase>& numeric_cases() {
+  static const std::vector<NumericCase> cases = {
+      {"--pid", {"99999999999999999999999", "18446744073709551616", "2147483648", "-1", "0"}},
+      {"--sql-max-bytes", {"99999999999999999999999", "4294967312", "1025", "-1", "15"}},
+      {"--queue-size", {"99999999999999999999999", "18446744073709551617", "16777217", "-1"}},
+      {"--batch-max", {"99999999999999999999999", "18446744073709551616", "1048577", "-1"}},
+      {"--jsonl-rotate-bytes",
+       {"99999999999999999999999", "18446744073709551615", "9223372036854775808", "-1", "1e3"}},
+      {"--jsonl-rotate-secs",
+       {"99999999999999999999999", "18446744073709551616", "3153600001", "-1", "-1s"}},
+      {"--flush-interval",
+       {"99999999999999999999999", "18446744073709551616ms", "3600001", "-1", "-500"}},
+      {"--sink-timeout", {"99999999999999999999999", "18446744073709551616", "3600001", "-1"}},
+      {"--duration", {"99999999999999999999999", "18446744073709551616s", "-1", "-0.5"}},
+      {"--min-duration",
+       {"99999999999999999999999ns", "18446744073709551616ns", "3153600000000000001ns", "-1ms"}},
+      {"--ring-buffer-size",
+       {"99999999999999999999999", "18446744073709551616", "2G", "-4K", "4294967296"}},
+  };
+  return cases;
+}
+
+TEST(ParseCli, shouldRefuseOutOfRangeNumbersInEveryNumericOptionNamingIt) {
+  for (const NumericCase& c : numeric_cases()) {
+    for (const char* value : c.refused) {
+      SCOPED_TRACE(std::string(c.option) + " " + value);
+      const std::string message = usage_error_of([&] { parse_with_target({c.option, value}); });
+      EXPECT_NE(message.find(std::string(c.option) + ":"), std::string::npos) << message;
+      EXPECT_NE(message.find(value), std::string::npos) << "quote the value: " << message;
+      // With = too: then CLI11 cannot mistake a negative number for an option.
+      const std::string joined = std::string(c.option) + "=" + value;
+      EXPECT_USAGE_ERROR(parse_with_target({joined.c_str()}));
+    }
+  }
+}
+
+TEST(ParseCli, shouldAcceptTheLargestValueOfEveryNumericOption) {
+  const Options o = parse({"--pid",
+                           "2147483647",
+                           "--sql-max-bytes",
+                           "1024",
+                           "--queue-size",
+                           "16777216",
+                           "--batch-max",
+                           "1048576",
+                           "--jsonl-rotate-bytes",
+                           "9223372036854775807",
+                           "--jsonl-rotate-secs",
+                           "876000h",
+                           "--flush-interval",
+                           "1h",
+                           "--sink-timeout",
+                           "3600000",
+                           "--duration",
+                           "3153600000",
+                           "--min-duration",
+                           "876000h",
+                           "--ring-buffer-size",
+                           "1G"})
+                        .options;
+  EXPECT_EQ(o.pids, std::vector<pid_t>{2147483647});
+  EXPECT_EQ(o.sql_max_bytes, 1024u);
+  EXPECT_EQ(o.queue_size, 16777216u);
+  EXPECT_EQ(o.batch_max, 1048576u);
+  EXPECT_EQ(o.jsonl_rotate_bytes, 9223372036854775807u);
+  EXPECT_EQ(o.jsonl_rotate_secs, 3153600000u);
+  EXPECT_EQ(o.flush_interval, 1h);
+  EXPECT_EQ(o.sink_timeout, 1h);
+  EXPECT_EQ(*o.duration, 876000h);
+  EXPECT_EQ(o.min_duration_ns, 3153600000000000000u);
+  EXPECT_EQ(o.ring_buffer_bytes, 1u << 30);
+}
+
+TEST(ParseCli, shouldRefuseNumbersInOtherSyntaxes) {
+  for (const char* value : {"0x10", "+5", " 5", "5 ", "1.5", "1e3", "1_000", "", "0o7"}) {
+    SCOPED_TRACE(std::string("'") + value + "'");
+    const std::string message = usage_error_of([&] { parse_with_target({"--queue-size", value}); });
+    EXPECT_NE(message.find("--queue-size"), std::string::npos) << message;
+  }
+}
+
 TEST(ParseCli, shouldParseSinkAndLabelOptions) {
   const Options o = parse_with_target({"--jsonl-dir", "/tmp/out", "--jsonl-prefix", "trace",
                                        "--service", "checkout", "-v"})
@@ -288,32 +429,54 @@ TEST(ParseCli, shouldPrintHelpAndExit) {
   }
 }
 
+// The names come from the parser, so an option added without help or README text fails here.
 TEST(ParseCli, shouldMentionEveryOptionInHelp) {
   const CliResult r = parse({"--help"});
   ASSERT_TRUE(r.print_and_exit.has_value());
   const std::string& help = *r.print_and_exit;
-  for (const char* option : {"-p,",
-                             "--pid",
-                             "--fn",
-                             "--min-duration",
-                             "--console",
-                             "compact",
-                             "pretty",
-                             "--jsonl-dir",
-                             "--jsonl-prefix",
-                             "--service",
-                             "--queue-size",
-                             "--batch-max",
-                             "--flush-interval",
-                             "--ring-buffer-size",
-                             "--sink-timeout",
-                             "--duration",
-                             "-v,",
-                             "--verbose",
-                             "--version",
-                             "-h,",
-                             "--help"}) {
-    EXPECT_NE(help.find(option), std::string::npos) << "help does not mention " << option;
+  const std::vector<std::string> names = cli_option_names();
+  std::vector<std::string> expected = {"--help", "--version", "--config"};
+  for (const OptionSpec& spec : option_table()) expected.push_back("--" + std::string(spec.key));
+  for (const std::string& name : expected) {
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name << " not parsed";
+  }
+  for (const std::string& name : names) {
+    // "-p,--pid", "  --fn SPEC", "--console{compact}": a name ends where the option list says so.
+    const std::regex listed("(^|[ ,])" + name + "([ ,{=]|$)", std::regex::multiline);
+    EXPECT_TRUE(std::regex_search(help, listed)) << "--help does not list " << name;
+  }
+}
+
+std::vector<std::string> readme_table_rows() {
+  std::ifstream readme(std::string(PROFILIS_SOURCE_DIR) + "/README.md");
+  EXPECT_TRUE(readme.good()) << "cannot read README.md";
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(readme, line);) {
+    if (line.rfind("| `-", 0) == 0) rows.push_back(line);
+  }
+  return rows;
+}
+
+TEST(ParseCli, shouldDocumentEveryOptionInTheReadmesTable) {
+  const std::vector<std::string> rows = readme_table_rows();
+  ASSERT_FALSE(rows.empty()) << "no option table (rows starting with | `-) in README.md";
+  for (const std::string& name : cli_option_names()) {
+    const std::regex documented("(`|, )" + name + "([` =,[]|$)");
+    const bool found = std::any_of(rows.begin(), rows.end(), [&](const std::string& row) {
+      return std::regex_search(row, documented);
+    });
+    EXPECT_TRUE(found) << "README.md's option table has no row for " << name;
+  }
+}
+
+// The help shows defaults from the table; the agent runs with Options{}: they must agree.
+TEST(ParseCli, shouldShowTheDefaultsItUses) {
+  for (const OptionSpec& spec : option_table()) {
+    if (spec.default_text.empty()) continue;
+    SCOPED_TRACE(spec.key);
+    Options o;
+    spec.apply(o, std::string(spec.default_text));
+    EXPECT_TRUE(o == Options{}) << "--" << spec.key << "'s default " << spec.default_text;
   }
 }
 
@@ -328,71 +491,6 @@ TEST(ParseCli, shouldPrintVersionAndExit) {
   ASSERT_TRUE(r.print_and_exit.has_value());
   EXPECT_NE(r.print_and_exit->find("profilis-agent"), std::string::npos) << *r.print_and_exit;
   EXPECT_NE(r.print_and_exit->find(PROFILIS_VERSION), std::string::npos) << *r.print_and_exit;
-}
-
-// ---------------------------------------------------------------------------------------------
-// parse_duration_ns
-
-TEST(ParseDuration, shouldParseEveryUnit) {
-  struct Case {
-    const char* text;
-    std::uint64_t ns;
-  };
-  for (const Case& c :
-       {Case{"500ns", 500}, Case{"250us", 250'000}, Case{"1ms", 1'000'000},
-        Case{"1.5s", 1'500'000'000}, Case{"2m", 120'000'000'000}, Case{"0ns", 0},
-        Case{"0.5ms", 500'000}, Case{"1.5ms", 1'500'000}, Case{"10s", 10'000'000'000},
-        Case{"1000000000s", 1'000'000'000'000'000'000}}) {
-    SCOPED_TRACE(c.text);
-    EXPECT_EQ(parse_duration_ns(c.text), c.ns);
-  }
-}
-
-TEST(ParseDuration, shouldRejectMalformedText) {
-  for (const char* text : {"", "5", "ms", "-1ms", "1h", "1e30s", "1 ms", " 1ms", "1ms ", "1MS",
-                           "1msx", "1.5", "nanms", "infs", "1d", "us5"}) {
-    SCOPED_TRACE(std::string("'") + text + "'");
-    const std::string message = usage_error_of([&] { (void)parse_duration_ns(text); });
-    if (!message.empty()) {
-      EXPECT_NE(message.find("duration"), std::string::npos) << message;
-    }
-  }
-}
-
-TEST(ParseDuration, shouldRejectDurationBeyondTheLimit) {
-  EXPECT_USAGE_ERROR(parse_duration_ns("1000000001s"));
-  EXPECT_USAGE_ERROR(parse_duration_ns("1e19ns"));
-}
-
-TEST(ParseDuration, shouldNotReadPastTheView) {
-  const std::string backing = "250usXYZ";
-  EXPECT_EQ(parse_duration_ns(std::string_view(backing).substr(0, 5)), 250'000u);
-  EXPECT_USAGE_ERROR(parse_duration_ns(std::string_view(backing).substr(0, 3)));  // "250"
-}
-
-// parse_ring_buffer_size
-
-TEST(ParseRingBufferSize, shouldAcceptBytesAndBinaryUnits) {
-  const struct {
-    const char* text;
-    std::uint32_t bytes;
-  } cases[] = {{"4096", 4096},      {"4K", 4096},          {"4k", 4096},       {"64KiB", 64u << 10},
-               {"16M", 16u << 20},  {"16MB", 16u << 20},   {"8mib", 8u << 20}, {"1G", 1u << 30},
-               {"1024M", 1u << 30}, {"1048576B", 1u << 20}};
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.text);
-    EXPECT_EQ(parse_ring_buffer_size(c.text), c.bytes);
-  }
-}
-
-TEST(ParseRingBufferSize, shouldRejectSizesTheKernelRefusesNamingTheOption) {
-  for (const char* text :
-       {"", "0", "1", "2048", "3000", "5K", "12M", "2G", "4096G", "-4K", "16Q", "16MM", "M", "abc",
-        "16 M", "99999999999999999999999", "18446744073709551616"}) {
-    SCOPED_TRACE(text);
-    const std::string message = usage_error_of([&] { (void)parse_ring_buffer_size(text); });
-    EXPECT_NE(message.find("--ring-buffer-size"), std::string::npos) << message;
-  }
 }
 
 }  // namespace

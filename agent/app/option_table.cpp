@@ -1,0 +1,268 @@
+#include "agent/app/option_table.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <limits>
+
+#include "agent/app/option_values.h"
+#include "agent/targets/usdt_targets.h"
+#include "profilis_records.h"
+
+namespace profilis {
+namespace {
+
+using std::chrono::ceil;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr auto kMaxPid = static_cast<std::uint64_t>(std::numeric_limits<pid_t>::max());
+// No file grows past what off_t holds, so a larger size limit is a mistake, not "never".
+constexpr auto kMaxFileBytes = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
+
+constexpr std::array kOptions = {
+    OptionSpec{.key = "pid",
+               .short_name = "p",
+               .value_name = "PID",
+               .arity = Arity::kRepeatable,
+               .json_types = kJsonNumber,
+               .help = "trace this process (repeatable)",
+               .apply =
+                   [](Options& o, const std::string& v) {
+                     o.pids.push_back(static_cast<pid_t>(parse_count(v, 1, kMaxPid)));
+                   }},
+    OptionSpec{
+        .key = "fn",
+        .value_name = "SPEC",
+        .arity = Arity::kRepeatable,
+        .json_types = kJsonString,
+        .help = "function latency: [OBJECT:]PATTERN, OBJECT a path or a mapped library name "
+                "(libc.so.6), default the main executable; PATTERN a name or glob (*, ?) matched "
+                "against mangled and demangled names (repeatable)",
+        .apply = [](Options& o, const std::string& v) { o.fn_specs.push_back(v); }},
+    OptionSpec{
+        .key = "usdt",
+        .value_name = "SPEC",
+        .arity = Arity::kRepeatable,
+        .json_types = kJsonString,
+        .help = "a USDT probe: [OBJECT:]PROVIDER:NAME gives an FN event named PROVIDER:NAME per "
+                "hit; [OBJECT:]PROVIDER:START,END pairs two probes per thread into FN events with "
+                "a duration. OBJECT as for --fn. profilis:* markers are always traced (repeatable)",
+        .apply =
+            [](Options& o, const std::string& v) {
+              parse_usdt_spec(v);  // malformed: fail before anything is attached
+              o.usdt_specs.push_back(v);
+            }},
+    OptionSpec{
+        .key = "db",
+        .value_name = "LIST",
+        .arity = Arity::kOne,
+        .json_types = kJsonString,
+        .default_text = "auto",
+        .help = "database client libraries to trace: auto (every supported one the target maps), "
+                "none, or a comma list of postgresql,mysql,sqlite",
+        .apply = [](Options& o, const std::string& v) { o.db_vendors = parse_db_list(v); }},
+    OptionSpec{.key = "sql-text",
+               .value_name = "MODE",
+               .arity = Arity::kOne,
+               .json_types = kJsonString,
+               .default_text = "redacted",
+               .help = "SQL text in DB events: redacted (literals become ?), raw, or off",
+               .apply =
+                   [](Options& o, const std::string& v) {
+                     const std::string mode = parse_choice(v, {"redacted", "raw", "off"});
+                     o.sql_text = mode == "raw"   ? SqlTextMode::kRaw
+                                  : mode == "off" ? SqlTextMode::kOff
+                                                  : SqlTextMode::kRedacted;
+                   }},
+    OptionSpec{
+        .key = "sql-max-bytes",
+        .value_name = "N",
+        .arity = Arity::kOne,
+        .json_types = kJsonNumber,
+        .default_text = "256",
+        .help = "SQL text read per query in the kernel (16 to 1024); longer text is cut and marked "
+                "with …",
+        .apply =
+            [](Options& o, const std::string& v) {
+              o.sql_max_bytes = static_cast<std::uint32_t>(parse_count(v, 16, PROFILIS_SQL_MAX));
+            }},
+    OptionSpec{.key = "min-duration",
+               .value_name = "DURATION",
+               .arity = Arity::kOne,
+               .json_types = kJsonString | kJsonNumber,
+               .default_text = "0s",
+               .help =
+                   "drop calls shorter than this, in the kernel (500ns, 250us, 1ms, 2s; a unit is "
+                   "required)",
+               .apply =
+                   [](Options& o, const std::string& v) {
+                     o.min_duration_ns = static_cast<std::uint64_t>(parse_duration(v, {}).count());
+                   }},
+    OptionSpec{
+        .key = "console",
+        .arity = Arity::kFlag,
+        .json_types = kJsonBool | kJsonString,
+        .flag_value = "compact",
+        .help = "print events to stdout, one JSON object per line (=compact, the default sink) or "
+                "indented (=pretty)",
+        .apply =
+            [](Options& o, const std::string& v) {
+              o.console = parse_choice(v, {"compact", "pretty"}) == "pretty" ? JsonStyle::kPretty
+                                                                             : JsonStyle::kCompact;
+            }},
+    OptionSpec{.key = "jsonl-dir",
+               .value_name = "DIR",
+               .arity = Arity::kOne,
+               .json_types = kJsonString,
+               .help = "write events as JSON lines into files in this directory",
+               .apply = [](Options& o, const std::string& v) { o.jsonl_dir = v; }},
+    OptionSpec{.key = "jsonl-prefix",
+               .value_name = "PREFIX",
+               .arity = Arity::kOne,
+               .json_types = kJsonString,
+               .default_text = "profilis",
+               .help = "JSONL file name prefix",
+               .apply = [](Options& o, const std::string& v) { o.jsonl_prefix = v; }},
+    OptionSpec{.key = "jsonl-rotate-bytes",
+               .value_name = "BYTES",
+               .arity = Arity::kOne,
+               .json_types = kJsonNumber,
+               .default_text = "10000000",
+               .help = "rotate the JSONL file before it grows past this many bytes (0: never)",
+               .apply =
+                   [](Options& o, const std::string& v) {
+                     o.jsonl_rotate_bytes = parse_count(v, 0, kMaxFileBytes);
+                   }},
+    OptionSpec{.key = "jsonl-rotate-secs",
+               .value_name = "DURATION",
+               .arity = Arity::kOne,
+               .json_types = kJsonString | kJsonNumber,
+               .default_text = "300",
+               .help =
+                   "rotate the JSONL file once it is this old (a bare number is seconds; 0: never; "
+                   "rounded up to whole seconds)",
+               .apply =
+                   [](Options& o, const std::string& v) {
+                     const auto age = parse_duration(v, {.bare_unit = 1s});
+                     o.jsonl_rotate_secs = static_cast<std::uint64_t>(ceil<seconds>(age).count());
+                   }},
+    OptionSpec{.key = "prometheus",
+               .value_name = "ADDR",
+               .arity = Arity::kOne,
+               .json_types = kJsonString,
+               .help =
+                   "serve GET /metrics (and /healthz) at ADDR: 127.0.0.1:9464, or :9464 for every "
+                   "interface",
+               .apply = [](Options& o, const std::string& v) { o.prometheus = v; }},
+    OptionSpec{.key = "service",
+               .value_name = "NAME",
+               .arity = Arity::kOne,
+               .json_types = kJsonString,
+               .help = "service label (default: the target's comm)",
+               .apply = [](Options& o, const std::string& v) { o.service = v; }},
+    OptionSpec{.key = "instance",
+               .value_name = "NAME",
+               .arity = Arity::kOne,
+               .json_types = kJsonString,
+               .help = "instance label (default: the host name)",
+               .apply = [](Options& o, const std::string& v) { o.instance = v; }},
+    OptionSpec{.key = "worker",
+               .value_name = "NAME",
+               .arity = Arity::kOne,
+               .json_types = kJsonString,
+               .help = "worker label (default: the traced process's pid)",
+               .apply = [](Options& o, const std::string& v) { o.worker = v; }},
+    OptionSpec{
+        .key = "ring-buffer-size",
+        .value_name = "SIZE",
+        .arity = Arity::kOne,
+        .json_types = kJsonString | kJsonNumber,
+        .default_text = "8M",
+        .help = "kernel ring buffer between the probes and the agent: bytes or 4K/16M/1G, a "
+                "power of two, at least one page, at most 1G. Records wait there while the sinks "
+                "are behind; only when it is full are events dropped (counted, stage kernel)",
+        .apply = [](Options& o,
+                    const std::string& v) { o.ring_buffer_bytes = parse_ring_buffer_size(v); }},
+    OptionSpec{
+        .key = "queue-size",
+        .value_name = "N",
+        .arity = Arity::kOne,
+        .json_types = kJsonNumber,
+        .default_text = "8192",
+        .help = "events each sink's queue holds (1 to 16777216); when a queue is full the agent "
+                "leaves records in the ring buffer until the sink catches up (nothing is dropped "
+                "here)",
+        .apply =
+            [](Options& o, const std::string& v) {
+              o.queue_size = parse_count(v, 1, std::uint64_t{1} << 24);
+            }},
+    OptionSpec{.key = "batch-max",
+               .value_name = "N",
+               .arity = Arity::kOne,
+               .json_types = kJsonNumber,
+               .default_text = "256",
+               .help = "largest batch handed to a sink at once (1 to 1048576)",
+               .apply =
+                   [](Options& o, const std::string& v) {
+                     o.batch_max = parse_count(v, 1, std::uint64_t{1} << 20);
+                   }},
+    OptionSpec{
+        .key = "flush-interval",
+        .value_name = "DURATION",
+        .arity = Arity::kOne,
+        .json_types = kJsonString | kJsonNumber,
+        .default_text = "500",
+        .help = "longest wait before queued events reach the sinks (1ms to 1h; a bare number is "
+                "milliseconds)",
+        .apply =
+            [](Options& o, const std::string& v) {
+              o.flush_interval =
+                  ceil<milliseconds>(parse_duration(v, {.bare_unit = 1ms, .min = 1ms, .max = 1h}));
+            }},
+    OptionSpec{
+        .key = "sink-timeout",
+        .value_name = "DURATION",
+        .arity = Arity::kOne,
+        .json_types = kJsonString | kJsonNumber,
+        .default_text = "1000",
+        .help = "a sink whose queue stays full this long without it taking an event (a console "
+                "nobody reads) is left behind when there are other sinks: its copies are dropped "
+                "and counted (stage = the sink) until it takes events again, and the other sinks "
+                "go on (10ms to 1h; a bare number is milliseconds)",
+        .apply =
+            [](Options& o, const std::string& v) {
+              o.sink_timeout =
+                  ceil<milliseconds>(parse_duration(v, {.bare_unit = 1ms, .min = 10ms, .max = 1h}));
+            }},
+    OptionSpec{
+        .key = "duration",
+        .value_name = "DURATION",
+        .arity = Arity::kOne,
+        .json_types = kJsonString | kJsonNumber,
+        .help = "stop after this long (10s, 1.5m, 2h; a bare number is seconds; rounded up to "
+                "whole milliseconds)",
+        .apply =
+            [](Options& o, const std::string& v) {
+              o.duration = ceil<milliseconds>(parse_duration(v, {.bare_unit = 1s, .min = 1ns}));
+            }},
+    OptionSpec{.key = "verbose",
+               .short_name = "v",
+               .arity = Arity::kFlag,
+               .json_types = kJsonBool,
+               .flag_value = "true",
+               .help = "say what is attached where, and libbpf's messages",
+               .apply = [](Options& o, const std::string& v) { o.verbose = parse_bool(v); }},
+};
+
+}  // namespace
+
+std::span<const OptionSpec> option_table() { return kOptions; }
+
+const OptionSpec* find_option(std::string_view key) {
+  const auto it = std::find_if(kOptions.begin(), kOptions.end(),
+                               [&](const OptionSpec& spec) { return spec.key == key; });
+  return it == kOptions.end() ? nullptr : &*it;
+}
+
+}  // namespace profilis
