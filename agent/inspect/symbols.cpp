@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <iterator>
 #include <memory>
-#include <numeric>
 #include <tuple>
 #include <utility>
 
+#include "agent/common/edit_distance.h"
 #include "agent/common/glob.h"
 #include "agent/inspect/demangle.h"
 #include "agent/inspect/elf_file.h"
@@ -78,21 +78,6 @@ void drop_duplicates(std::vector<FunctionSymbol>& symbols) {
 bool preferred_alias(const FunctionSymbol& a, const FunctionSymbol& b) {
   return std::make_tuple(!a.from_symtab, !a.global, a.name.size(), std::string_view(a.name)) <
          std::make_tuple(!b.from_symtab, !b.global, b.name.size(), std::string_view(b.name));
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> previous(b.size() + 1);
-  std::vector<std::size_t> current(b.size() + 1);
-  std::iota(previous.begin(), previous.end(), 0);
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    current[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
-    }
-    std::swap(previous, current);
-  }
-  return previous[b.size()];
 }
 
 std::string display_name(const FunctionSymbol& symbol) {
