@@ -14,6 +14,7 @@
 
 #include "agent/app/option_table.h"
 #include "agent/common/errors.h"
+#include "tests/unit/agent/app/usage_error_of.h"
 
 namespace profilis {
 namespace {
@@ -31,22 +32,6 @@ CliResult parse_with_target(std::initializer_list<const char*> args) {
   std::vector<const char*> argv{"profilis-agent", "--pid", "1", "--fn", "malloc"};
   argv.insert(argv.end(), args.begin(), args.end());
   return parse_cli(static_cast<int>(argv.size()), argv.data());
-}
-
-// Runs `f`, expects a UsageError with the usage exit code, and returns its message.
-template <typename F>
-std::string usage_error_of(F&& f) {
-  try {
-    f();
-  } catch (const UsageError& e) {
-    EXPECT_EQ(e.code(), ExitCode::kUsage);
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw something other than UsageError: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "did not throw";
-  return {};
 }
 
 #define EXPECT_USAGE_ERROR(...) EXPECT_FALSE(usage_error_of([&] { (void)(__VA_ARGS__); }).empty())

@@ -14,6 +14,7 @@
 #include "agent/app/cli.h"
 #include "agent/app/option_merge.h"
 #include "agent/common/errors.h"
+#include "tests/unit/agent/app/usage_error_of.h"
 
 namespace profilis {
 namespace {
@@ -22,21 +23,6 @@ using namespace std::chrono_literals;
 
 Options from_file(std::string_view text) {
   return merge_options({}, config_values(text, "c.json"), "c.json");
-}
-
-template <typename F>
-std::string usage_error_of(F&& f) {
-  try {
-    f();
-  } catch (const UsageError& e) {
-    EXPECT_EQ(e.code(), ExitCode::kUsage);
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw something other than UsageError: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "did not throw";
-  return {};
 }
 
 std::string file_error(std::string_view text) {

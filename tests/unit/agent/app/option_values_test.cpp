@@ -7,27 +7,12 @@
 #include <string>
 
 #include "agent/common/errors.h"
+#include "tests/unit/agent/app/usage_error_of.h"
 
 namespace profilis {
 namespace {
 
 using std::chrono::nanoseconds;
-
-// Runs `f`, expects a UsageError with the usage exit code, and returns its message.
-template <typename F>
-std::string usage_error_of(F&& f) {
-  try {
-    f();
-  } catch (const UsageError& e) {
-    EXPECT_EQ(e.code(), ExitCode::kUsage);
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw something other than UsageError: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "did not throw";
-  return {};
-}
 
 // ---- parse_count ----
 
