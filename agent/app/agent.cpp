@@ -2,6 +2,7 @@
 
 #include <bpf/libbpf.h>
 #include <poll.h>
+#include <prometheus/registry.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 
@@ -31,9 +33,7 @@
 #include "exporters/console/console_sink.h"
 #include "exporters/jsonl/jsonl_sink.h"
 #include "exporters/prometheus/metrics_server.h"
-#include "exporters/prometheus/prometheus_registry.h"
 #include "exporters/prometheus/prometheus_sink.h"
-#include "exporters/prometheus/prometheus_text.h"
 
 namespace profilis {
 namespace {
@@ -165,8 +165,8 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
 
 // The sinks, and what the agent needs to reach of them after handing them to the collector.
 struct Outputs {
-  std::unique_ptr<Registry> registry;  // set with --prometheus
-  const JsonlSink* jsonl = nullptr;    // owned by the collector
+  std::shared_ptr<prometheus::Registry> registry;  // set with --prometheus
+  const JsonlSink* jsonl = nullptr;                // owned by the collector
   std::vector<std::unique_ptr<Sink>> sinks;
 };
 
@@ -197,7 +197,7 @@ Outputs make_outputs(const Options& options) {
     }
   }
   if (options.prometheus) {
-    out.registry = std::make_unique<Registry>();
+    out.registry = std::make_shared<prometheus::Registry>();
     out.sinks.push_back(std::make_unique<PrometheusSink>(
         *out.registry,
         PrometheusSinkOptions{.instance = options.instance.empty() ? host_name() : options.instance,
@@ -219,12 +219,13 @@ ListenAddress listen_address(const std::string& text) {
   }
 }
 
-std::unique_ptr<MetricsServer> serve_metrics(const Options& options, const Registry& registry,
-                                             const std::atomic<bool>& attached) {
+// Binds the port now; what it serves is added once the pipeline exists.
+std::unique_ptr<MetricsServer> serve_metrics(const Options& options,
+                                             const std::atomic<bool>& serving) {
   try {
-    return std::make_unique<MetricsServer>(
-        listen_address(*options.prometheus), [&registry] { return render_text(registry); },
-        [&attached] { return attached.load(); });
+    return std::make_unique<MetricsServer>(listen_address(*options.prometheus),
+                                           std::vector<std::shared_ptr<prometheus::Collectable>>{},
+                                           [&serving] { return serving.load(); });
   } catch (const std::runtime_error& e) {
     if (dynamic_cast<const AgentError*>(&e)) throw;
     throw RuntimeError(std::string("--prometheus: ") + e.what());
@@ -395,7 +396,7 @@ void run_agent(const Options& options) {
   std::optional<RingReader> reader;
   std::atomic<bool> serving{true};
   std::unique_ptr<MetricsServer> server;
-  if (outputs.registry) server = serve_metrics(options, *outputs.registry, serving);
+  if (outputs.registry) server = serve_metrics(options, serving);
 
   program.emplace(BpfPrograms::load(LoadOptions{.min_duration_ns = options.min_duration_ns,
                                                 .ring_buffer_bytes = options.ring_buffer_bytes,
@@ -413,7 +414,8 @@ void run_agent(const Options& options) {
   EventLoop loop(reader->epoll_fd(), collector.room_fd(), pids, options.duration);
   collector.start();
   if (outputs.registry) {
-    register_health_metrics(*outputs.registry, *program, collector, *reader, *decoder);
+    server->add(outputs.registry);
+    server->add(std::make_shared<HealthMetrics>(*program, collector, *reader, *decoder));
   }
   std::fprintf(stderr,
                "profilis-agent: tracing %zu function(s), %zu database client function(s), %zu "

@@ -1,63 +1,90 @@
 #include "agent/app/health_metrics.h"
 
-#include <string>
+#include <utility>
 
 #include "agent/pipeline/collector.h"
 #include "agent/pipeline/record_decoder.h"
 #include "agent/pipeline/ring_reader.h"
 #include "agent/probes/loader.h"
-#include "exporters/prometheus/prometheus_registry.h"
 
 namespace profilis {
 namespace {
 
-constexpr const char* kDropped = "profilis_events_dropped_total";
-constexpr const char* kDroppedHelp =
-    "Events lost, by stage: kernel (ring buffer full), decoder (record not understood), or the "
-    "sink that alone lost its copies (stuck, or its write failed)";
+prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type) {
+  return {std::move(name), std::move(help), type, {}};
+}
 
-void add_dropped(Registry& registry, const std::string& stage, CallbackFamily::Read read) {
-  registry.add_callback_counter(kDropped, kDroppedHelp, {"stage"}, {stage}, std::move(read));
+void add_counter(prometheus::MetricFamily& family,
+                 std::vector<prometheus::ClientMetric::Label> labels, std::uint64_t value) {
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.counter.value = static_cast<double>(value);
+  family.metric.push_back(std::move(metric));
 }
 
 }  // namespace
 
-void register_health_metrics(Registry& registry, const BpfPrograms& program,
-                             const Collector& collector, const RingReader& reader,
-                             const RecordDecoder& decoder) {
-  for (const StringField field : kStringFields) {
-    registry.add_callback_counter(
-        "profilis_unreadable_fields_total",
-        "String fields the kernel could not read from the traced process: reported empty and "
-        "named in the event's \"unreadable\" list",
-        {"field"}, {field_name(field)},
-        [&decoder, field] { return static_cast<double>(decoder.unreadable_fields(field)); });
+std::vector<prometheus::MetricFamily> health_families(const HealthReading& reading) {
+  using prometheus::MetricType;
+  auto produced = family("profilis_events_produced_total",
+                         "Events the probes produced; for each sink, produced = delivered + "
+                         "dropped (kernel, decoder and that sink's stage)",
+                         MetricType::Counter);
+  add_counter(produced, {}, reading.produced);
+  auto delivered =
+      family("profilis_events_delivered_total", "Events delivered, per sink", MetricType::Counter);
+  auto dropped = family("profilis_events_dropped_total",
+                        "Events lost, by stage: kernel (ring buffer full), decoder (record not "
+                        "understood), or the sink that alone lost its copies (stuck, or its write "
+                        "failed)",
+                        MetricType::Counter);
+  add_counter(dropped, {{"stage", "kernel"}}, reading.kernel_dropped);
+  add_counter(dropped, {{"stage", "decoder"}}, reading.decoder_dropped);
+  auto errors =
+      family("profilis_export_errors_total",
+             "Failed calls of a sink (its next batch is tried as usual)", MetricType::Counter);
+  for (const auto& sink : reading.sinks) {
+    add_counter(delivered, {{"sink", sink.name}}, sink.delivered);
+    add_counter(dropped, {{"stage", sink.name}}, sink.dropped);
+    add_counter(errors, {{"sink", sink.name}}, sink.errors);
   }
-  registry.add_callback_counter(
-      "profilis_events_produced_total",
-      "Events the probes produced; for each sink, produced = delivered + dropped (kernel, decoder "
-      "and that sink's stage)",
-      {}, {},
-      [&program] { return static_cast<double>(program.counters()[PROFILIS_COUNT_PRODUCED]); });
-  add_dropped(registry, "kernel", [&program] {
-    return static_cast<double>(program.counters()[PROFILIS_DROP_RINGBUF_FULL]);
-  });
-  add_dropped(registry, "decoder", [&reader] { return static_cast<double>(reader.malformed()); });
-  for (std::size_t i = 0; i < collector.sink_count(); ++i) {
-    const std::string sink(collector.sink_name(i));
-    registry.add_callback_counter(
-        "profilis_events_delivered_total", "Events delivered, per sink", {"sink"}, {sink},
-        [&collector, i] { return static_cast<double>(collector.delivered(i)); });
-    add_dropped(registry, sink,
-                [&collector, i] { return static_cast<double>(collector.dropped(i)); });
-    registry.add_callback_counter(
-        "profilis_export_errors_total", "Failed calls of a sink (its next batch is tried as usual)",
-        {"sink"}, {sink},
-        [&collector, i] { return static_cast<double>(collector.sink_errors(i)); });
+  auto depth =
+      family("profilis_queue_depth", "Events waiting in the deepest sink queue", MetricType::Gauge);
+  depth.metric.emplace_back();
+  depth.metric.back().gauge.value = static_cast<double>(reading.queue_depth);
+  auto unreadable = family("profilis_unreadable_fields_total",
+                           "String fields the kernel could not read from the traced process: "
+                           "reported empty and named in the event's \"unreadable\" list",
+                           MetricType::Counter);
+  for (std::size_t i = 0; i < kStringFieldCount; ++i) {
+    add_counter(unreadable, {{"field", field_name(kStringFields[i])}}, reading.unreadable[i]);
   }
-  registry.add_callback_gauge("profilis_queue_depth", "Events waiting in the deepest sink queue",
-                              {}, {},
-                              [&collector] { return static_cast<double>(collector.depth()); });
+  std::vector<prometheus::MetricFamily> families;
+  for (auto* f : {&produced, &delivered, &dropped, &errors, &depth, &unreadable}) {
+    if (!f->metric.empty()) families.push_back(std::move(*f));
+  }
+  return families;
+}
+
+HealthReading HealthMetrics::read() const {
+  HealthReading reading;
+  const KernelCounters counters = program_.counters();
+  reading.produced = counters[PROFILIS_COUNT_PRODUCED];
+  reading.kernel_dropped = counters[PROFILIS_DROP_RINGBUF_FULL];
+  reading.decoder_dropped = reader_.malformed();
+  for (std::size_t i = 0; i < collector_.sink_count(); ++i) {
+    reading.sinks.push_back({std::string(collector_.sink_name(i)), collector_.delivered(i),
+                             collector_.dropped(i), collector_.sink_errors(i)});
+  }
+  reading.queue_depth = collector_.depth();
+  for (std::size_t i = 0; i < kStringFieldCount; ++i) {
+    reading.unreadable[i] = decoder_.unreadable_fields(kStringFields[i]);
+  }
+  return reading;
+}
+
+std::vector<prometheus::MetricFamily> HealthMetrics::Collect() const {
+  return health_families(read());
 }
 
 }  // namespace profilis

@@ -1,46 +1,125 @@
 #include "exporters/prometheus/prometheus_sink.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <charconv>
+
+#include "exporters/common/utf8.h"
 
 namespace profilis {
 
 namespace {
 
 constexpr double kNsPerSecond = 1e9;
+constexpr const char* kOverflowName = "profilis_series_overflow_total";
+constexpr const char* kOverflowHelp =
+    "Events whose label set was folded into the __other__ series: their family had reached its "
+    "limit of series";
 
-std::vector<std::string> labels_with(std::string last) {
-  return {"service", "instance", "worker", std::move(last)};
+const prometheus::Histogram::BucketBoundaries& duration_buckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets(kDurationBuckets.begin(),
+                                                               kDurationBuckets.end());
+  return buckets;
+}
+
+prometheus::Counter& overflow_counter(prometheus::Registry& registry, std::string_view family) {
+  return prometheus::BuildCounter()
+      .Name(kOverflowName)
+      .Help(kOverflowHelp)
+      .Register(registry)
+      .Add({{"family", std::string(family)}});
 }
 
 }  // namespace
 
-void PrometheusSink::Pair::observe(std::initializer_list<std::string_view> labels,
+PrometheusSink::Kind::Kind(prometheus::Registry& registry, const PrometheusSinkOptions& options,
+                           std::string_view calls_name, std::string_view calls_help,
+                           std::string_view durations_name, std::string_view durations_help,
+                           std::vector<std::string> varying_labels)
+    : instance_(to_valid_utf8(options.instance)),
+      max_series_(options.max_series_per_family),
+      varying_labels_(std::move(varying_labels)),
+      calls_(prometheus::BuildCounter()
+                 .Name(std::string(calls_name))
+                 .Help(std::string(calls_help))
+                 .Register(registry)),
+      durations_(prometheus::BuildHistogram()
+                     .Name(std::string(durations_name))
+                     .Help(std::string(durations_help))
+                     .Register(registry)),
+      calls_overflow_(overflow_counter(registry, calls_name)),
+      durations_overflow_(overflow_counter(registry, durations_name)) {}
+
+void PrometheusSink::Kind::observe(std::initializer_list<std::string_view> values,
                                    std::uint64_t dur_ns) {
-  calls.labels(labels).inc();
-  durations.labels(labels).observe(static_cast<double>(dur_ns) / kNsPerSecond);
+  // Length-prefixed, so no two label-value tuples share a key whatever bytes they hold.
+  key_.clear();
+  for (std::string_view v : values) {
+    const auto length = static_cast<std::uint32_t>(v.size());
+    key_.append(reinterpret_cast<const char*>(&length), sizeof length);
+    key_.append(v);
+  }
+  Series series{};
+  if (const auto it = series_.find(std::string_view(key_)); it != series_.end()) {
+    series = it->second;
+  } else if (series_.size() >= max_series_) {
+    calls_overflow_.Increment();
+    durations_overflow_.Increment();
+    series = other();
+  } else {
+    series = create(values);
+    series_.emplace(key_, series);
+  }
+  series.calls->Increment();
+  series.durations->Observe(static_cast<double>(dur_ns) / kNsPerSecond);
 }
 
-PrometheusSink::PrometheusSink(Registry& registry, PrometheusSinkOptions options)
-    : options_(std::move(options)),
-      http_{registry.add_counter("profilis_http_requests_total", "HTTP requests served.",
-                                 {"service", "instance", "worker", "route", "status"}),
-            registry.add_histogram("profilis_http_request_duration_seconds",
-                                   "Duration of HTTP requests in seconds.",
-                                   {"service", "instance", "worker", "route", "status"})},
-      functions_{registry.add_counter("profilis_function_calls_total", "Completed function calls.",
-                                      labels_with("function")),
-                 registry.add_histogram("profilis_function_duration_seconds",
-                                        "Duration of function calls in seconds.",
-                                        labels_with("function"))},
-      db_{registry.add_counter("profilis_db_queries_total", "Completed database queries.",
-                               labels_with("db_vendor")),
-          registry.add_histogram("profilis_db_query_duration_seconds",
-                                 "Duration of database queries in seconds.",
-                                 labels_with("db_vendor"))} {
-  registry.add_gauge("profilis_build_info", "The profilis-agent build; always 1.", {"version"})
-      .labels({options_.version})
-      .set(1);
+PrometheusSink::Kind::Series PrometheusSink::Kind::create(
+    std::initializer_list<std::string_view> values) {
+  // Values that differ only in bytes that are not UTF-8 become one series, reached by two keys;
+  // each key counts towards the limit, so a family never holds more series than that.
+  auto value = values.begin();
+  prometheus::Labels labels{{"service", to_valid_utf8(*value++)},
+                            {"instance", instance_},
+                            {"worker", to_valid_utf8(*value++)}};
+  for (const std::string& name : varying_labels_) labels.emplace(name, to_valid_utf8(*value++));
+  return {&calls_.Add(labels), &durations_.Add(labels, duration_buckets())};
 }
+
+PrometheusSink::Kind::Series PrometheusSink::Kind::other() {
+  if (other_.calls == nullptr) {
+    const std::string value(kOverflowLabelValue);
+    prometheus::Labels labels{{"service", value}, {"instance", value}, {"worker", value}};
+    for (const std::string& name : varying_labels_) labels.emplace(name, value);
+    other_ = {&calls_.Add(labels), &durations_.Add(labels, duration_buckets())};
+  }
+  return other_;
+}
+
+PrometheusSink::PrometheusSink(prometheus::Registry& registry, PrometheusSinkOptions options)
+    : options_(std::move(options)),
+      http_(registry, options_, "profilis_http_requests_total", "HTTP requests served.",
+            "profilis_http_request_duration_seconds", "Duration of HTTP requests in seconds.",
+            {"route", "status"}),
+      functions_(registry, options_, "profilis_function_calls_total", "Completed function calls.",
+                 "profilis_function_duration_seconds", "Duration of function calls in seconds.",
+                 {"function"}),
+      db_(registry, options_, "profilis_db_queries_total", "Completed database queries.",
+          "profilis_db_query_duration_seconds", "Duration of database queries in seconds.",
+          {"db_vendor"}) {
+  prometheus::BuildGauge()
+      .Name("profilis_build_info")
+      .Help("The profilis-agent build; always 1.")
+      .Register(registry)
+      .Add({{"version", to_valid_utf8(options_.version)}})
+      .Set(1);
+}
+
+PrometheusSink::~PrometheusSink() = default;
 
 void PrometheusSink::write(std::span<const Event> batch) {
   for (const Event& event : batch) observe(event);
@@ -51,20 +130,19 @@ void PrometheusSink::observe(const Event& event) {
   std::string_view worker = options_.worker;
   if (worker.empty()) worker = {pid, std::to_chars(pid, pid + sizeof pid, event.pid).ptr};
   const std::string_view service = event.service;
-  const std::string_view instance = options_.instance;
   switch (event.kind) {
     case EventKind::kReq: {
       char status[16];
       const std::string_view status_text{
           status, std::to_chars(status, status + sizeof status, event.status).ptr};
-      http_.observe({service, instance, worker, event.route, status_text}, event.dur_ns);
+      http_.observe({service, worker, event.route, status_text}, event.dur_ns);
       return;
     }
     case EventKind::kFn:
-      functions_.observe({service, instance, worker, event.fn}, event.dur_ns);
+      functions_.observe({service, worker, event.fn}, event.dur_ns);
       return;
     case EventKind::kDb:
-      db_.observe({service, instance, worker, event.db_vendor}, event.dur_ns);
+      db_.observe({service, worker, event.db_vendor}, event.dur_ns);
       return;
   }
 }

@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -22,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/http_client.h"
 #include "tests/e2e/json_lines.h"
 #include "tests/e2e/process.h"
 
@@ -137,9 +137,7 @@ class ExactCounts : public ::testing::Test {
   }
 
   std::string metrics() {
-    httplib::Client client("127.0.0.1", port_);
-    client.set_read_timeout(5, 0);
-    auto response = client.Get("/metrics");
+    const auto response = testutil::http_request(port_, {.target = "/metrics"}, 5s);
     return response && response->status == 200 ? response->body : std::string();
   }
 

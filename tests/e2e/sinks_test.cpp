@@ -3,7 +3,6 @@
 // the agent counts the same calls the fixture made.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/http_client.h"
 #include "tests/e2e/process.h"
 
 namespace profilis::e2e {
@@ -109,13 +109,8 @@ TEST_F(SinksTest, RotationAt64KiBKeepsEveryEventExactlyOnce) {
   EXPECT_NE(agent_->err().find(" 0 by jsonl"), std::string::npos) << agent_->err();
 }
 
-// GET on the agent's endpoint; the test fails on a transport error.
-httplib::Result get(int port, const std::string& path) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(5);
-  return client.Get(path.c_str());
-}
+using testutil::http_get;
+using testutil::http_request;
 
 TEST_F(SinksTest, LiveMetricsPassPromtoolAndCountTheCalls) {
   PROFILIS_REQUIRE_ROOT();
@@ -128,13 +123,15 @@ TEST_F(SinksTest, LiveMetricsPassPromtoolAndCountTheCalls) {
   ASSERT_TRUE(fixture_->wait_for_stderr("lingering", 60s)) << fixture_->err();
   std::this_thread::sleep_for(1500ms);  // two flush intervals: every event reached the sinks
 
-  auto metrics = get(port, "/metrics");
-  ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
+  std::string error;
+  const auto metrics = http_request(port, {.target = "/metrics"}, 5s, &error);
+  ASSERT_TRUE(metrics) << error;
   EXPECT_EQ(metrics->status, 200);
-  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(metrics->header("Content-Type"), "text/plain; charset=utf-8");
+  // prometheus-cpp writes a series' labels sorted by name.
   const std::string line =
-      "profilis_function_calls_total{service=\"fn_fixture_pie\",instance=\"e2e\","
-      "worker=\"w1\",function=\"fx_sleep_ms\"} " +
+      "profilis_function_calls_total{function=\"fx_sleep_ms\",instance=\"e2e\","
+      "service=\"fn_fixture_pie\",worker=\"w1\"} " +
       std::to_string(fixture_calls_of("fx_sleep_ms"));
   EXPECT_NE(metrics->body.find(line + "\n"), std::string::npos) << line << "\n" << metrics->body;
   for (const char* family :
@@ -152,16 +149,27 @@ TEST_F(SinksTest, LiveMetricsPassPromtoolAndCountTheCalls) {
       << "promtool: " << promtool.describe() << "\n"
       << out << err;
 
-  auto health = get(port, "/healthz");
+  // What Prometheus sends: the same text, gzip-compressed.
+  const auto gzipped = http_get(port, "/metrics", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(gzipped);
+  EXPECT_EQ(gzipped->status, 200);
+  EXPECT_EQ(gzipped->header("Content-Encoding"), "gzip");
+  EXPECT_NE(testutil::gunzip(gzipped->body).find(line + "\n"), std::string::npos);
+
+  const auto health = http_get(port, "/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
-  auto missing = get(port, "/nope");
+  EXPECT_EQ(health->body, "ok");
+  const auto missing = http_get(port, "/nope");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
-  httplib::Client client("127.0.0.1", port);
-  auto post = client.Post("/metrics", "x", "text/plain");
+  // No body and no Content-Length: answered at once all the same.
+  const auto start = std::chrono::steady_clock::now();
+  const auto post = http_request(port, {.method = "POST", .target = "/metrics"}, 5s);
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 405);
+  EXPECT_EQ(post->header("Allow"), "GET");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
 
   ASSERT_TRUE(fixture_->write_stdin("exit\n"));
   expect_both_exit_cleanly();
@@ -173,8 +181,7 @@ std::string wait_for_query(int port, const std::string& query, const std::string
   std::string last;
   const auto give_up = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < give_up) {
-    httplib::Client client("127.0.0.1", port);
-    auto res = client.Get("/api/v1/query", httplib::Params{{"query", query}}, httplib::Headers{});
+    const auto res = http_get(port, "/api/v1/query?query=" + testutil::url_encode(query));
     if (res && res->status == 200) {
       const auto body = nlohmann::json::parse(res->body, nullptr, false);
       const auto& result = body["data"]["result"];
@@ -230,16 +237,27 @@ TEST_F(SinksTest, PrometheusAddressErrorsHaveTheirExitCodes) {
   EXPECT_TRUE(bad.exited() && bad.code == 2) << bad.describe() << "\n" << err;
   EXPECT_NE(err.find("notaport"), std::string::npos) << err;
 
+  auto ipv6 =
+      run({PROFILIS_AGENT_BIN, "--pid", pid, "--fn", "fx_sleep_ms", "--prometheus", "[::1]:9464"},
+          30s, nullptr, &err);
+  EXPECT_TRUE(ipv6.exited() && ipv6.code == 2) << ipv6.describe() << "\n" << err;
+  EXPECT_NE(err.find("IPv6 is not supported"), std::string::npos) << err;
+
   // A port that is taken: exit 1, and the message says why.
-  const int port = free_port();
-  httplib::Server squatter;
-  ASSERT_TRUE(squatter.bind_to_port("127.0.0.1", port));
-  std::thread serve([&] { squatter.listen_after_bind(); });
+  const int squatter = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(squatter, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  ASSERT_EQ(::bind(squatter, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(squatter, 1), 0);
+  ASSERT_EQ(::getsockname(squatter, reinterpret_cast<sockaddr*>(&addr), &length), 0);
+  const int port = ntohs(addr.sin_port);
   auto taken = run({PROFILIS_AGENT_BIN, "--pid", pid, "--fn", "fx_sleep_ms", "--prometheus",
                     "127.0.0.1:" + std::to_string(port)},
                    30s, nullptr, &err);
-  squatter.stop();
-  serve.join();
+  ::close(squatter);
   EXPECT_TRUE(taken.exited() && taken.code == 1) << taken.describe() << "\n" << err;
   EXPECT_NE(err.find("in use"), std::string::npos) << err;
 }

@@ -1,22 +1,45 @@
 #include "exporters/prometheus/prometheus_sink.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
 
+#include <limits>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "exporters/prometheus/prometheus_text.h"
+#include "tests/common/promtool.h"
 
 namespace profilis {
 namespace {
 
-// By value: callers often pass the temporary result of collect().
-FamilySnapshot family_named(const std::vector<FamilySnapshot>& families, std::string_view name) {
-  for (const FamilySnapshot& family : families) {
-    if (family.desc.name == name) return family;
+using Labels = std::map<std::string, std::string>;
+
+// By value: callers often pass the temporary result of Collect().
+prometheus::MetricFamily family_named(const std::vector<prometheus::MetricFamily>& families,
+                                      std::string_view name) {
+  for (const auto& family : families) {
+    if (family.name == name) return family;
   }
   throw std::runtime_error("no family " + std::string(name));
+}
+
+Labels labels_of(const prometheus::ClientMetric& metric) {
+  Labels labels;
+  for (const auto& label : metric.label) labels[label.name] = label.value;
+  return labels;
+}
+
+// The series of `family` with exactly these labels.
+prometheus::ClientMetric series(const prometheus::MetricFamily& family, const Labels& labels) {
+  for (const auto& metric : family.metric) {
+    if (labels_of(metric) == labels) return metric;
+  }
+  throw std::runtime_error("no such series in " + family.name);
 }
 
 Event req_event() {
@@ -55,119 +78,199 @@ Event db_event() {
 class PrometheusSinkTest : public ::testing::Test {
  protected:
   void write(std::vector<Event> events) { sink_.write(events); }
-  std::vector<FamilySnapshot> collect() const { return registry_.collect(); }
+  std::vector<prometheus::MetricFamily> collect() const { return registry_.Collect(); }
+  std::string text() const { return prometheus::TextSerializer().Serialize(collect()); }
 
-  Registry registry_{RegistryOptions{.max_series_per_family = 2}};
-  PrometheusSink sink_{registry_, {.instance = "host-1", .worker = "w1", .version = "1.2.3"}};
+  prometheus::Registry registry_;
+  PrometheusSink sink_{
+      registry_,
+      {.instance = "host-1", .worker = "w1", .version = "1.2.3", .max_series_per_family = 2}};
 };
 
 TEST_F(PrometheusSinkTest, shouldBeNamedPrometheus) { EXPECT_EQ(sink_.name(), "prometheus"); }
 
-TEST_F(PrometheusSinkTest, shouldRegisterEveryFamilyBeforeTheFirstEvent) {
-  const std::string text = render_text(registry_);
-  for (const char* header :
-       {"# TYPE profilis_http_requests_total counter",
-        "# TYPE profilis_http_request_duration_seconds histogram",
-        "# TYPE profilis_function_calls_total counter",
-        "# TYPE profilis_function_duration_seconds histogram",
-        "# TYPE profilis_db_queries_total counter",
-        "# TYPE profilis_db_query_duration_seconds histogram", "# TYPE profilis_build_info gauge",
-        "# TYPE profilis_series_overflow_total counter"}) {
-    EXPECT_NE(text.find(header), std::string::npos) << header;
+// prometheus-cpp shows a family once it has a series; these have theirs from the start.
+TEST_F(PrometheusSinkTest, shouldShowBuildInfoAndOverflowCountersBeforeTheFirstEvent) {
+  const std::string exposition = text();
+  EXPECT_NE(exposition.find("profilis_build_info{version=\"1.2.3\"} 1\n"), std::string::npos)
+      << exposition;
+  for (const char* family :
+       {"profilis_http_requests_total", "profilis_http_request_duration_seconds",
+        "profilis_function_calls_total", "profilis_function_duration_seconds",
+        "profilis_db_queries_total", "profilis_db_query_duration_seconds"}) {
+    const std::string line =
+        "profilis_series_overflow_total{family=\"" + std::string(family) + "\"} 0\n";
+    EXPECT_NE(exposition.find(line), std::string::npos) << line << exposition;
   }
-}
-
-TEST_F(PrometheusSinkTest, shouldExposeBuildInfo) {
-  EXPECT_NE(render_text(registry_).find("profilis_build_info{version=\"1.2.3\"} 1\n"),
-            std::string::npos);
 }
 
 TEST_F(PrometheusSinkTest, shouldMapReqEventsToTheHttpFamilies) {
   write({req_event(), req_event()});
   const auto families = collect();
-  const auto& calls = family_named(families, "profilis_http_requests_total");
-  const std::vector<std::string> names = {"service", "instance", "worker", "route", "status"};
-  EXPECT_EQ(calls.desc.label_names, names);
-  ASSERT_EQ(calls.series.size(), 1u);
-  const std::vector<std::string> values = {"api", "host-1", "w1", "/users/{id}", "404"};
-  EXPECT_EQ(calls.series[0].label_values, values);
-  EXPECT_EQ(calls.series[0].value, 2);
-  const auto& durations = family_named(families, "profilis_http_request_duration_seconds");
-  ASSERT_EQ(durations.series.size(), 1u);
-  EXPECT_EQ(durations.series[0].label_values, values);
-  EXPECT_EQ(durations.series[0].histogram.count, 2u);
-  EXPECT_DOUBLE_EQ(durations.series[0].histogram.sum, 0.084);
+  const Labels labels = {{"service", "api"},
+                         {"instance", "host-1"},
+                         {"worker", "w1"},
+                         {"route", "/users/{id}"},
+                         {"status", "404"}};
+  const auto calls = family_named(families, "profilis_http_requests_total");
+  EXPECT_EQ(calls.type, prometheus::MetricType::Counter);
+  ASSERT_EQ(calls.metric.size(), 1u);
+  EXPECT_EQ(series(calls, labels).counter.value, 2);
+  const auto durations = family_named(families, "profilis_http_request_duration_seconds");
+  EXPECT_EQ(durations.type, prometheus::MetricType::Histogram);
+  ASSERT_EQ(durations.metric.size(), 1u);
+  const auto histogram = series(durations, labels).histogram;
+  EXPECT_EQ(histogram.sample_count, 2u);
+  EXPECT_DOUBLE_EQ(histogram.sample_sum, 0.084);
 }
 
 TEST_F(PrometheusSinkTest, shouldMapFnEventsToTheFunctionFamilies) {
   write({fn_event()});
   const auto families = collect();
-  const auto& calls = family_named(families, "profilis_function_calls_total");
-  const std::vector<std::string> names = {"service", "instance", "worker", "function"};
-  EXPECT_EQ(calls.desc.label_names, names);
-  const std::vector<std::string> values = {"api", "host-1", "w1", "handle(int)"};
-  ASSERT_EQ(calls.series.size(), 1u);
-  EXPECT_EQ(calls.series[0].label_values, values);
-  EXPECT_EQ(calls.series[0].value, 1);
-  const auto& durations = family_named(families, "profilis_function_duration_seconds");
-  ASSERT_EQ(durations.series.size(), 1u);
-  EXPECT_EQ(durations.series[0].label_values, values);
+  const Labels labels = {
+      {"service", "api"}, {"instance", "host-1"}, {"worker", "w1"}, {"function", "handle(int)"}};
+  EXPECT_EQ(series(family_named(families, "profilis_function_calls_total"), labels).counter.value,
+            1);
+  const auto histogram =
+      series(family_named(families, "profilis_function_duration_seconds"), labels).histogram;
+  EXPECT_DOUBLE_EQ(histogram.sample_sum, 0.007);
   // 7 ms: not in le=0.005, in le=0.01.
-  EXPECT_EQ(durations.series[0].histogram.cumulative[0], 0u);
-  EXPECT_EQ(durations.series[0].histogram.cumulative[1], 1u);
-  EXPECT_DOUBLE_EQ(durations.series[0].histogram.sum, 0.007);
+  ASSERT_EQ(histogram.bucket.size(), kDurationBuckets.size() + 1);
+  EXPECT_EQ(histogram.bucket[0].cumulative_count, 0u);
+  EXPECT_EQ(histogram.bucket[1].cumulative_count, 1u);
+}
+
+TEST_F(PrometheusSinkTest, shouldUseTheDurationBucketsOfTheDesign) {
+  write({fn_event()});
+  const auto histogram =
+      family_named(collect(), "profilis_function_duration_seconds").metric.at(0).histogram;
+  ASSERT_EQ(histogram.bucket.size(), kDurationBuckets.size() + 1);
+  for (std::size_t i = 0; i < kDurationBuckets.size(); ++i) {
+    EXPECT_EQ(histogram.bucket[i].upper_bound, kDurationBuckets[i]);
+  }
+  EXPECT_EQ(histogram.bucket.back().upper_bound, std::numeric_limits<double>::infinity());
 }
 
 TEST_F(PrometheusSinkTest, shouldMapDbEventsToTheDbFamilies) {
   write({db_event()});
   const auto families = collect();
-  const std::vector<std::string> values = {"api", "host-1", "w1", "postgresql"};
-  const auto& calls = family_named(families, "profilis_db_queries_total");
-  ASSERT_EQ(calls.series.size(), 1u);
-  EXPECT_EQ(calls.desc.label_names.back(), "db_vendor");
-  EXPECT_EQ(calls.series[0].label_values, values);
-  const auto& durations = family_named(families, "profilis_db_query_duration_seconds");
-  ASSERT_EQ(durations.series.size(), 1u);
-  EXPECT_DOUBLE_EQ(durations.series[0].histogram.sum, 0.000812345);
-  EXPECT_TRUE(family_named(families, "profilis_function_calls_total").series.empty());
+  const Labels labels = {
+      {"service", "api"}, {"instance", "host-1"}, {"worker", "w1"}, {"db_vendor", "postgresql"}};
+  EXPECT_EQ(series(family_named(families, "profilis_db_queries_total"), labels).counter.value, 1);
+  EXPECT_DOUBLE_EQ(series(family_named(families, "profilis_db_query_duration_seconds"), labels)
+                       .histogram.sample_sum,
+                   0.000812345);
+}
+
+TEST_F(PrometheusSinkTest, shouldKeepOneSeriesPerLabelSet) {
+  write({fn_event("a"), fn_event("b"), fn_event("a"), fn_event("a")});
+  const auto calls = family_named(collect(), "profilis_function_calls_total");
+  ASSERT_EQ(calls.metric.size(), 2u);
+  const Labels a = {
+      {"service", "api"}, {"instance", "host-1"}, {"worker", "w1"}, {"function", "a"}};
+  EXPECT_EQ(series(calls, a).counter.value, 3);
+}
+
+// The key is length-prefixed: values that concatenate alike are still different label sets.
+TEST_F(PrometheusSinkTest, shouldNotConfuseLabelSetsThatConcatenateAlike) {
+  Event first = req_event();
+  first.route = "/a";
+  first.status = 12;
+  Event second = req_event();
+  second.route = "/a1";
+  second.status = 2;
+  write({first, second});
+  EXPECT_EQ(family_named(collect(), "profilis_http_requests_total").metric.size(), 2u);
+}
+
+TEST_F(PrometheusSinkTest, shouldFoldLabelSetsBeyondTheLimitIntoOther) {
+  write({fn_event("a"), fn_event("b"), fn_event("c"), fn_event("d"), fn_event("a")});
+  const auto families = collect();
+  const auto calls = family_named(families, "profilis_function_calls_total");
+  ASSERT_EQ(calls.metric.size(), 3u);  // a, b and __other__
+  const Labels other = {{"service", "__other__"},
+                        {"instance", "__other__"},
+                        {"worker", "__other__"},
+                        {"function", "__other__"}};
+  EXPECT_EQ(series(calls, other).counter.value, 2);  // c and d
+  const Labels a = {
+      {"service", "api"}, {"instance", "host-1"}, {"worker", "w1"}, {"function", "a"}};
+  EXPECT_EQ(series(calls, a).counter.value, 2);  // known series keep counting
+  EXPECT_EQ(series(family_named(families, "profilis_function_duration_seconds"), other)
+                .histogram.sample_count,
+            2u);
+  const auto overflow = family_named(families, "profilis_series_overflow_total");
+  EXPECT_EQ(series(overflow, {{"family", "profilis_function_calls_total"}}).counter.value, 2);
+  EXPECT_EQ(series(overflow, {{"family", "profilis_function_duration_seconds"}}).counter.value, 2);
+  EXPECT_EQ(series(overflow, {{"family", "profilis_http_requests_total"}}).counter.value, 0);
+}
+
+TEST_F(PrometheusSinkTest, shouldCountTheLimitPerKindOfEvent) {
+  write({fn_event("a"), fn_event("b"), req_event(), db_event()});
+  const auto families = collect();
+  EXPECT_EQ(family_named(families, "profilis_http_requests_total").metric.size(), 1u);
+  EXPECT_EQ(family_named(families, "profilis_db_queries_total").metric.size(), 1u);
+  const auto overflow = family_named(families, "profilis_series_overflow_total");
+  for (const auto& metric : overflow.metric) EXPECT_EQ(metric.counter.value, 0);
+}
+
+TEST_F(PrometheusSinkTest, shouldReplaceInvalidUtf8InLabelValues) {
+  write({fn_event("bad\xff")});
+  const auto calls = family_named(collect(), "profilis_function_calls_total");
+  ASSERT_EQ(calls.metric.size(), 1u);
+  EXPECT_EQ(labels_of(calls.metric[0]).at("function"), "bad\xEF\xBF\xBD");
 }
 
 TEST(PrometheusSink, shouldUseThePidAsWorkerWhenNoneIsGiven) {
-  Registry registry;
+  prometheus::Registry registry;
   PrometheusSink sink(registry, {.instance = "host-1", .worker = ""});
-  const std::vector<Event> events = {fn_event()};
+  Event other_pid = fn_event();
+  other_pid.pid = 77;
+  const std::vector<Event> events = {fn_event(), other_pid};
   sink.write(events);
-  const auto& calls = family_named(registry.collect(), "profilis_function_calls_total");
-  ASSERT_EQ(calls.series.size(), 1u);
-  EXPECT_EQ(calls.series[0].label_values.at(2), "4242");
-}
-
-TEST_F(PrometheusSinkTest, shouldFoldFunctionsBeyondTheLimit) {
-  write({fn_event("a"), fn_event("b"), fn_event("c")});
-  const auto families = collect();
-  const auto& calls = family_named(families, "profilis_function_calls_total");
-  ASSERT_EQ(calls.series.size(), 3u);
-  const std::vector<std::string> other(4, "__other__");
-  EXPECT_EQ(calls.series[2].label_values, other);
-  const std::string text = render_text(registry_);
-  EXPECT_NE(
-      text.find("profilis_series_overflow_total{family=\"profilis_function_calls_total\"} 1\n"),
-      std::string::npos);
-  EXPECT_NE(
-      text.find(
-          "profilis_series_overflow_total{family=\"profilis_function_duration_seconds\"} 1\n"),
-      std::string::npos);
+  const auto calls = family_named(registry.Collect(), "profilis_function_calls_total");
+  ASSERT_EQ(calls.metric.size(), 2u);
+  std::set<std::string> workers;
+  for (const auto& metric : calls.metric) workers.insert(labels_of(metric).at("worker"));
+  EXPECT_EQ(workers, (std::set<std::string>{"4242", "77"}));
 }
 
 TEST(PrometheusSink, shouldShareFamiliesWithAnotherSinkOnTheSameRegistry) {
-  Registry registry;
+  prometheus::Registry registry;
   PrometheusSink first(registry, {.instance = "i", .worker = "w"});
   PrometheusSink second(registry, {.instance = "i", .worker = "w"});
   const std::vector<Event> events = {fn_event()};
   first.write(events);
   second.write(events);
-  EXPECT_EQ(family_named(registry.collect(), "profilis_function_calls_total").series.at(0).value,
-            2);
+  const auto calls = family_named(registry.Collect(), "profilis_function_calls_total");
+  ASSERT_EQ(calls.metric.size(), 1u);
+  EXPECT_EQ(calls.metric[0].counter.value, 2);
+}
+
+// Hostile label values and folding, as prometheus-cpp writes them, through the real promtool.
+TEST(PrometheusSink, shouldPassPromtoolCheckMetrics) {
+  ASSERT_EQ(::access("/usr/bin/promtool", X_OK), 0) << "install the Debian package prometheus";
+  prometheus::Registry registry;
+  PrometheusSink sink(registry, {.instance = "host \"1\"", .max_series_per_family = 6});
+  std::vector<Event> events;
+  for (const std::string h : {"back\\slash", "dq\"uote", "new\nline", "caf\xC3\xA9", "bad\xff utf8",
+                              "{}=,#", "", "\t\r"}) {
+    events.push_back(fn_event(h));
+    events.push_back(req_event());
+    events.back().route = h;
+    events.push_back(db_event());
+    events.back().db_vendor = h;
+  }
+  sink.write(events);
+  const std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
+  const auto result = testutil::promtool_check(text);
+  EXPECT_EQ(result.exit_code, 0) << result.output << "\n--- input ---\n" << text;
+  EXPECT_EQ(result.output, "") << text;
+}
+
+TEST(PrometheusSink, promtoolShouldRejectABrokenExposition) {
+  // Guards the test above: promtool really reads what we pipe to it.
+  EXPECT_NE(testutil::promtool_check("# TYPE x counter\nx{a=\"\xff\"} 1\n").exit_code, 0);
 }
 
 }  // namespace
