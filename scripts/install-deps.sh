@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ clang bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
-  libcli11-dev nlohmann-json3-dev prometheus-cpp-dev
+  libcli11-dev nlohmann-json3-dev prometheus-cpp-dev libcrypt-dev
   # tests, benchmarks, checks
   googletest libgtest-dev libbenchmark-dev binutils util-linux clang-format prometheus
   libclang-rt-14-dev bc locales

@@ -32,6 +32,7 @@
 #include "agent/targets/usdt_targets.h"
 #include "exporters/console/console_sink.h"
 #include "exporters/jsonl/jsonl_sink.h"
+#include "exporters/prometheus/basic_auth.h"
 #include "exporters/prometheus/metrics_server.h"
 #include "exporters/prometheus/prometheus_sink.h"
 
@@ -166,6 +167,7 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
 // The sinks, and what the agent needs to reach of them after handing them to the collector.
 struct Outputs {
   std::shared_ptr<prometheus::Registry> registry;  // set with --prometheus
+  std::optional<BasicAuthUsers> scrapers;          // set with --prometheus-basic-auth-file
   const JsonlSink* jsonl = nullptr;                // owned by the collector
   std::vector<std::unique_ptr<Sink>> sinks;
 };
@@ -196,6 +198,16 @@ Outputs make_outputs(const Options& options) {
       throw UsageError(std::string("--jsonl-dir: ") + e.what());
     }
   }
+  if (options.prometheus_basic_auth_file) {
+    if (!options.prometheus) {
+      throw UsageError("--prometheus-basic-auth-file needs --prometheus");
+    }
+    try {
+      out.scrapers = BasicAuthUsers::load(*options.prometheus_basic_auth_file);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--prometheus-basic-auth-file: ") + e.what());
+    }
+  }
   if (options.prometheus) {
     out.registry = std::make_shared<prometheus::Registry>();
     out.sinks.push_back(std::make_unique<PrometheusSink>(
@@ -220,12 +232,19 @@ ListenAddress listen_address(const std::string& text) {
 }
 
 // Binds the port now; what it serves is added once the pipeline exists.
-std::unique_ptr<MetricsServer> serve_metrics(const Options& options,
+std::unique_ptr<MetricsServer> serve_metrics(const Options& options, const Outputs& outputs,
                                              const std::atomic<bool>& serving) {
+  MetricsServer::Authorize authorize;
+  if (outputs.scrapers) {
+    authorize = [users = *outputs.scrapers](const std::string& user, const std::string& password) {
+      return users.check(user, password);
+    };
+  }
   try {
-    return std::make_unique<MetricsServer>(listen_address(*options.prometheus),
-                                           std::vector<std::shared_ptr<prometheus::Collectable>>{},
-                                           [&serving] { return serving.load(); });
+    return std::make_unique<MetricsServer>(
+        listen_address(*options.prometheus),
+        std::vector<std::shared_ptr<prometheus::Collectable>>{},
+        [&serving] { return serving.load(); }, std::move(authorize));
   } catch (const std::runtime_error& e) {
     if (dynamic_cast<const AgentError*>(&e)) throw;
     throw RuntimeError(std::string("--prometheus: ") + e.what());
@@ -396,7 +415,7 @@ void run_agent(const Options& options) {
   std::optional<RingReader> reader;
   std::atomic<bool> serving{true};
   std::unique_ptr<MetricsServer> server;
-  if (outputs.registry) server = serve_metrics(options, serving);
+  if (outputs.registry) server = serve_metrics(options, outputs, serving);
 
   program.emplace(BpfPrograms::load(LoadOptions{.min_duration_ns = options.min_duration_ns,
                                                 .ring_buffer_bytes = options.ring_buffer_bytes,

@@ -39,6 +39,7 @@ struct Options {
   std::chrono::milliseconds sink_timeout{1000};
   std::optional<std::chrono::milliseconds> duration;
   bool verbose = false;
+  std::optional<std::string> prometheus_basic_auth_file;  // users who may scrape /metrics
 
   bool operator==(const Options&) const = default;
 };

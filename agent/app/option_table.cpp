@@ -155,6 +155,14 @@ constexpr std::array kOptions = {
                    "serve GET /metrics (and /healthz) at ADDR: 127.0.0.1:9464, or :9464 for every "
                    "interface",
                .apply = [](Options& o, const std::string& v) { o.prometheus = v; }},
+    OptionSpec{.key = "prometheus-basic-auth-file",
+               .value_name = "FILE",
+               .arity = Arity::kOne,
+               .json_types = kJsonString,
+               .help = "ask for HTTP basic auth on /metrics (with --prometheus): FILE holds "
+                       "user:password lines, the password plain or a bcrypt hash ($2y$..., as "
+                       "htpasswd -B writes)",
+               .apply = [](Options& o, const std::string& v) { o.prometheus_basic_auth_file = v; }},
     OptionSpec{.key = "service",
                .value_name = "NAME",
                .arity = Arity::kOne,
