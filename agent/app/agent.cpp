@@ -433,8 +433,10 @@ void run_agent(const Options& options) {
   EventLoop loop(reader->epoll_fd(), collector.room_fd(), pids, options.duration);
   collector.start();
   if (outputs.registry) {
-    server->add(outputs.registry);
+    // Health first: the sink's families, read after, hold at least every event a scrape counts
+    // as delivered to them.
     server->add(std::make_shared<HealthMetrics>(*program, collector, *reader, *decoder));
+    server->add(outputs.registry);
   }
   std::fprintf(stderr,
                "profilis-agent: tracing %zu function(s), %zu database client function(s), %zu "
