@@ -136,7 +136,7 @@ int begin_request(mg_connection* conn) {
     return 404;
   }
   if (method == "GET" || (health && method == "HEAD")) return 0;
-  send_plain(conn, 405, "method not allowed\n", metrics ? "GET" : "GET, HEAD", true);
+  send_plain(conn, 405, "method not allowed\n", metrics ? "GET" : "GET, HEAD", method != "HEAD");
   return 405;
 }
 
