@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/exposition.h"
 #include "tests/common/http_client.h"
 #include "tests/e2e/db_servers.h"
 #include "tests/e2e/process.h"
@@ -336,15 +337,27 @@ TEST(DbLatency, DbQueriesTotalPerVendorMatchesTheEvents) {
   ASSERT_TRUE(agent.ready()) << agent.err();
   ASSERT_TRUE(fixture.go());
   ASSERT_TRUE(fixture.wait().exited());
-  std::this_thread::sleep_for(1500ms);  // past a flush interval: every event reached the sinks
   // The exited process's prepared statements are gone from the kernel's map (read by bpftool).
   const auto dump = run_command({"bpftool", "-j", "map", "dump", "name", "statement_texts"}, 30s);
   ASSERT_TRUE(dump.ok()) << dump.describe();
   for (const auto& entry : json::parse(dump.out)) {
     EXPECT_NE(entry["key"].value("pid", 0), fixture.pid()) << "left behind: " << entry.dump();
   }
-  const auto metrics = testutil::http_get(port, "/metrics");
-  ASSERT_TRUE(metrics);
+  // Every event the probes produced has reached the Prometheus sink: the health counters are read
+  // before the sink's families, so that scrape holds them all.
+  std::optional<testutil::HttpResponse> metrics;
+  for (const auto until = std::chrono::steady_clock::now() + 30s;;) {
+    metrics = testutil::http_get(port, "/metrics");
+    ASSERT_TRUE(metrics);
+    const auto produced = testutil::sample(metrics->body, "profilis_events_produced_total");
+    if (produced > 0.0 &&
+        testutil::sample(metrics->body, R"(profilis_events_delivered_total{sink="prometheus"})") ==
+            produced) {
+      break;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), until) << metrics->body;
+    std::this_thread::sleep_for(100ms);
+  }
   keeper.signal(SIGTERM);
   const auto events = agent.finish();
   ASSERT_FALSE(events.empty());

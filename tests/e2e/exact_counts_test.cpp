@@ -21,12 +21,16 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/exposition.h"
 #include "tests/common/http_client.h"
 #include "tests/e2e/json_lines.h"
 #include "tests/e2e/process.h"
 
 namespace profilis::e2e {
 namespace {
+
+using testutil::sample;
+using testutil::series_count;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -54,14 +58,6 @@ std::size_t total(const std::map<std::string, std::size_t>& kinds) {
 
 // The value of one sample of the exposition `text` ("name{labels}" exactly as rendered), or
 // nothing when it is absent.
-std::optional<double> sample(const std::string& text, const std::string& series) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return std::nullopt;
-}
-
 // The sum of the samples of family `name` whose labels contain `label` (a counter's label sets).
 double sum_samples(const std::string& text, const std::string& name, const std::string& label) {
   double sum = 0;

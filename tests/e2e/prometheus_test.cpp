@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/exposition.h"
 #include "tests/common/http_client.h"
 #include "tests/common/promtool.h"
 #include "tests/e2e/process.h"
@@ -21,27 +22,13 @@
 namespace profilis::e2e {
 namespace {
 
+using testutil::sample;
+using testutil::series_count;
+
 using testutil::http_get;
 
 // bcrypt of "secret" at cost 5, $2y$ as htpasswd -B writes it.
 constexpr const char* kSecretHash = "$2y$05$1wnQqsbVp6t9bs8MxGCNe.ACjncRBNgDcogoYN3Oqp.1jL7zyGhZ6";
-
-// The value of the sample whose line starts with `series` ("name{labels}" as rendered).
-std::optional<double> sample(const std::string& text, const std::string& series) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-  }
-  return std::nullopt;
-}
-
-// How many samples of `name` (without suffixes) the exposition has.
-std::size_t series_count(const std::string& text, const std::string& name) {
-  std::size_t n = 0;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) n += line.starts_with(name + "{");
-  return n;
-}
 
 class PrometheusEndpoint : public ::testing::Test {
  protected:
