@@ -210,7 +210,15 @@ ListenAddress parse_listen_address(std::string_view text) {
     no_ipv6(text);
   }
   const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) bad_address(text, "missing port");
+  if (colon == std::string_view::npos) {
+    // A port alone does not say which interfaces may scrape: the user chooses, not a default.
+    if (text.find_first_not_of("0123456789") == std::string_view::npos) {
+      bad_address(text, "a port needs a host: 127.0.0.1:" + std::string(text) +
+                            " for this machine only, :" + std::string(text) +
+                            " for every interface");
+    }
+    bad_address(text, "missing port");
+  }
   const std::string_view host = text.substr(0, colon);
   const std::string_view port = text.substr(colon + 1);
   if (host.find(':') != std::string_view::npos) no_ipv6(text);

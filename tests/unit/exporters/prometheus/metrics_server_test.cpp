@@ -78,6 +78,8 @@ TEST(ParseListenAddress, shouldRejectAnEmptyAddress) {
 TEST(ParseListenAddress, shouldRejectAMissingPort) {
   EXPECT_NE(parse_error("127.0.0.1").find("missing port"), std::string::npos);
   EXPECT_NE(parse_error("127.0.0.1:").find("missing port"), std::string::npos);
+  EXPECT_NE(parse_error("9464").find("127.0.0.1:9464 for this machine only, :9464 for every"),
+            std::string::npos);
 }
 
 TEST(ParseListenAddress, shouldRejectPortsOutOfRange) {
