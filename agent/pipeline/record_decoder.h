@@ -14,6 +14,7 @@
 
 #include "agent/common/db_types.h"
 #include "agent/inspect/marker_strings.h"
+#include "agent/pipeline/process_labels.h"
 #include "exporters/common/event.h"
 
 struct profilis_record_header;  // profilis_records.h, the BPF programs' C header
@@ -22,12 +23,13 @@ namespace profilis {
 
 class RecordDecoder {
  public:
-  // `fn_names[cookie]` names the function a record's cookie points to; `services` maps a pid to its
-  // service label; `clock_offset_ns` converts BPF monotonic time to Unix epoch time.
-  // `marker_strings` (may be null: then no such records are expected) reads the markers' strings
-  // that the kernel sends as addresses; it must outlive the decoder. `sql_max_bytes` is
+  // `fn_names[cookie]` names the function a record's cookie points to; `labels` maps a pid to its
+  // service, container and Kubernetes labels (a pid not there: its comm is its service);
+  // `clock_offset_ns` converts BPF monotonic time to Unix epoch time. `marker_strings` (may be
+  // null: then no such records are expected) reads the markers' strings that the kernel sends as
+  // addresses; it must outlive the decoder. `sql_max_bytes` is
   // --sql-max-bytes: a DB marker's query read from the file is cut as the kernel would cut it.
-  RecordDecoder(std::vector<std::string> fn_names, std::unordered_map<pid_t, std::string> services,
+  RecordDecoder(std::vector<std::string> fn_names, std::unordered_map<pid_t, ProcessLabels> labels,
                 std::int64_t clock_offset_ns, SqlTextMode sql_text = SqlTextMode::kRedacted,
                 const MarkerStrings* marker_strings = nullptr, std::uint32_t sql_max_bytes = 256);
 
@@ -45,8 +47,8 @@ class RecordDecoder {
   bool decode_db(const void* data, std::size_t size, Event& event) const;
   bool decode_req(const void* data, std::size_t size, Event& event) const;
   bool decode_named_fn(const void* data, std::size_t size, Event& event) const;
-  // The fields every kind has, from the record's header: times, ids, comm, service; the kind's own
-  // fields reset.
+  // The fields every kind has, from the record's header and the process's labels: times, ids,
+  // comm, service, container and Kubernetes labels; the kind's own fields reset.
   void fill_common(Event& event, EventKind kind, const profilis_record_header& header) const;
 
   // Marks `field` of `event` unreadable, and counts it.
@@ -58,7 +60,7 @@ class RecordDecoder {
                      std::size_t max_bytes, std::string_view text, std::string& out) const;
 
   std::vector<std::string> fn_names_;
-  std::unordered_map<pid_t, std::string> services_;
+  std::unordered_map<pid_t, ProcessLabels> labels_;
   std::int64_t clock_offset_ns_;
   SqlTextMode sql_text_;
   const MarkerStrings* marker_strings_;

@@ -35,7 +35,11 @@ struct Event {
   std::uint32_t tid = 0;
   std::string comm;
   std::string service;
-  std::string container_id;  // empty when unknown
+  // Empty when unknown, and then not written: a process outside containers, outside Kubernetes.
+  std::string container_id;
+  std::string k8s_namespace;
+  std::string k8s_pod;
+  std::string k8s_container;
   // REQ
   std::string route;
   std::string method;

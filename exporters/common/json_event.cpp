@@ -211,6 +211,9 @@ void append_json_event(std::string& out, const Event& event, JsonStyle style) {
   w.string("comm", event.comm);
   w.string("service", event.service);
   if (!event.container_id.empty()) w.string("container_id", event.container_id);
+  if (!event.k8s_namespace.empty()) w.string("k8s_namespace", event.k8s_namespace);
+  if (!event.k8s_pod.empty()) w.string("k8s_pod", event.k8s_pod);
+  if (!event.k8s_container.empty()) w.string("k8s_container", event.k8s_container);
   // Only the fields the event has (no "query" with --sql-text off).
   std::uint8_t unreadable = event.unreadable;
   if (event.query_omitted) unreadable &= ~static_cast<std::uint8_t>(StringField::kQuery);

@@ -2,11 +2,14 @@
 // compared with the fixture's own measurement of every call.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -81,10 +84,7 @@ std::vector<Json> agent_lines(const std::string& dir) {
 Call agent_call(const Json& j, pid_t pid, const std::string& comm) {
   static const std::vector<std::string> kOrder = {"ts_ns", "kind", "fn",   "error",  "dur_ns",
                                                   "pid",   "tid",  "comm", "service"};
-  std::vector<std::string> keys;
-  for (const auto& item : j.items()) keys.push_back(item.key());
-  if (keys.size() > kOrder.size() && keys[kOrder.size()] == "container_id") keys.pop_back();
-  EXPECT_EQ(keys, kOrder) << j.dump();
+  EXPECT_EQ(keys_without_container_fields(j), kOrder) << j.dump();
   EXPECT_EQ(j.value("kind", ""), "FN") << j.dump();
   EXPECT_EQ(j.value("error", true), false) << j.dump();
   EXPECT_EQ(j.value("pid", int64_t{0}), pid) << j.dump();
@@ -392,6 +392,82 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, FnLatencyTest,
                          ::testing::Values(FixtureBinary{"pie", FN_FIXTURE_PIE, 3},
                                            FixtureBinary{"nopie", FN_FIXTURE_NOPIE, 2}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// A process in a container's cgroup (one this test makes, named as containerd's systemd driver
+// names them, on the cgroup v2 hierarchy) with the kubelet's log link for that container (in a
+// directory given by PROFILIS_KUBELET_LOG_DIR): its events name the container and its pod.
+class FnLatencyInContainerTest : public TracedRun {
+ protected:
+  static constexpr const char* kId =
+      "8d6c4f1e2b3a59d7c0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
+
+  void TearDown() override {
+    fixture_.reset();  // killed and reaped if still running: the cgroup is empty
+    std::error_code error;
+    if (!cgroup_.empty()) {
+      fs::remove(cgroup_, error);
+      fs::remove(cgroup_.parent_path(), error);
+    }
+    ::unsetenv("PROFILIS_KUBELET_LOG_DIR");
+  }
+
+  // The cgroup v2 hierarchy: alone at /sys/fs/cgroup, or beside v1's controllers (hybrid).
+  static fs::path unified_hierarchy() {
+    for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+      if (fs::exists(fs::path(root) / "cgroup.procs") && !fs::exists(fs::path(root) / "tasks")) {
+        return root;
+      }
+    }
+    return {};
+  }
+
+  fs::path cgroup_;
+};
+
+TEST_F(FnLatencyInContainerTest, EventsNameTheContainerAndPodOfTheirProcess) {
+  PROFILIS_REQUIRE_ROOT();
+  const fs::path unified = unified_hierarchy();
+  ASSERT_FALSE(unified.empty()) << "no cgroup v2 hierarchy under /sys/fs/cgroup";
+  cgroup_ = unified / ("profilis-e2e-" + std::to_string(::getpid())) /
+            ("cri-containerd-" + std::string(kId) + ".scope");
+  std::error_code error;
+  fs::create_directories(cgroup_, error);
+  ASSERT_FALSE(error) << cgroup_ << ": " << error.message();
+  ASSERT_NO_FATAL_FAILURE(start_fixture(FN_FIXTURE_PIE));
+  {
+    std::ofstream procs(cgroup_ / "cgroup.procs");
+    procs << fixture_->pid() << std::flush;
+    ASSERT_TRUE(procs.good()) << "could not move the fixture into " << cgroup_;
+  }
+  const std::string cgroup_file =
+      read_file("/proc/" + std::to_string(fixture_->pid()) + "/cgroup").value_or("");
+  ASSERT_NE(cgroup_file.find(kId), std::string::npos) << cgroup_file;
+
+  const std::string kubelet_dir = dir_.path() + "/containers";
+  fs::create_directory(kubelet_dir);
+  fs::create_symlink("/var/log/pods/shop_checkout-api.v2-7f9c6b5d4-qz8mn_uid/app/0.log",
+                     kubelet_dir + "/checkout-api.v2-7f9c6b5d4-qz8mn_shop_app-" + kId + ".log");
+  ASSERT_EQ(::setenv("PROFILIS_KUBELET_LOG_DIR", kubelet_dir.c_str(), 1), 0);
+  ASSERT_NO_FATAL_FAILURE(start_agent({"--fn", "fx_sleep_ms"}));
+  ASSERT_NO_FATAL_FAILURE(run_workload());
+
+  const std::vector<Json> lines = agent_lines(jsonl_dir());
+  ASSERT_FALSE(lines.empty());
+  for (const Json& j : lines) {
+    agent_call(j, fixture_->pid(), comm_);
+    std::vector<std::string> keys;
+    for (const auto& item : j.items()) keys.push_back(item.key());
+    ASSERT_GE(keys.size(), 5u) << j.dump();
+    EXPECT_EQ(std::vector<std::string>(keys.end() - 5, keys.end()),
+              (std::vector<std::string>{"service", "container_id", "k8s_namespace", "k8s_pod",
+                                        "k8s_container"}))
+        << j.dump();
+    EXPECT_EQ(j.value("container_id", ""), kId);
+    EXPECT_EQ(j.value("k8s_namespace", ""), "shop");
+    EXPECT_EQ(j.value("k8s_pod", ""), "checkout-api.v2-7f9c6b5d4-qz8mn");
+    EXPECT_EQ(j.value("k8s_container", ""), "app");
+  }
+}
 
 // The agent stops on request (a signal, or --duration) while its target still runs, finalizing
 // its output.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "tests/e2e/process.h"
@@ -21,6 +22,22 @@ std::vector<Json> parse_json_lines(const std::string& text, const std::string& o
     }
   }
   return lines;
+}
+
+std::vector<std::string> keys_without_container_fields(const Json& event) {
+  static const std::vector<std::string> kContainerFields = {"container_id", "k8s_namespace",
+                                                            "k8s_pod", "k8s_container"};
+  std::vector<std::string> keys;
+  for (const auto& item : event.items()) keys.push_back(item.key());
+  const auto service = std::find(keys.begin(), keys.end(), "service");
+  if (service == keys.end()) return keys;
+  auto end = service + 1;
+  for (const std::string& field : kContainerFields) {
+    if (end == keys.end() || *end != field) break;
+    ++end;
+  }
+  keys.erase(service + 1, end);
+  return keys;
 }
 
 std::vector<Json> read_json_lines(const std::string& path) {

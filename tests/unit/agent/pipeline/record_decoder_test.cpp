@@ -17,8 +17,15 @@ namespace {
 
 constexpr std::int64_t kOffset = 1'000'000'000;
 
+ProcessLabels service_only(std::string service) {
+  ProcessLabels labels;
+  labels.service = std::move(service);
+  return labels;
+}
+
 RecordDecoder decoder(SqlTextMode mode = SqlTextMode::kRedacted) {
-  return RecordDecoder({"fx_sleep_ms", "libstdcxx:throw"}, {{42, "api"}}, kOffset, mode);
+  return RecordDecoder({"fx_sleep_ms", "libstdcxx:throw"}, {{42, service_only("api")}}, kOffset,
+                       mode);
 }
 
 template <typename Record>
@@ -48,6 +55,42 @@ TEST(RecordDecoder, shouldDecodeARequestMarkerRecord) {
   EXPECT_EQ(e.dur_ns, 250u);
   EXPECT_EQ(e.tid, 43u);
   EXPECT_EQ(e.service, "api");
+}
+
+// A process's container and Kubernetes labels go into each of its events; an event reused for
+// another process (the reader reuses them) keeps none of them, and a pid with no labels is named by
+// its comm.
+TEST(RecordDecoder, shouldLabelEventsWithTheirProcesssContainer) {
+  const std::string id(64, 'a');
+  const RecordDecoder d({"fx_sleep_ms"},
+                        {{42,
+                          {.service = "checkout",
+                           .container_id = id,
+                           .k8s_namespace = "shop",
+                           .k8s_pod = "checkout-7f9c-qz8mn",
+                           .k8s_container = "app"}},
+                         {44, service_only("batch")}},
+                        kOffset);
+  profilis_fn_record r;
+  fill_header(r, PROFILIS_RECORD_FN);
+  r.fn_id = 0;
+  Event e;
+  ASSERT_TRUE(d.decode(&r, sizeof r, e));
+  EXPECT_EQ(e.service, "checkout");
+  EXPECT_EQ(e.container_id, id);
+  EXPECT_EQ(e.k8s_namespace, "shop");
+  EXPECT_EQ(e.k8s_pod, "checkout-7f9c-qz8mn");
+  EXPECT_EQ(e.k8s_container, "app");
+
+  for (const std::uint32_t pid : {44u, 45u}) {
+    r.header.pid = pid;
+    ASSERT_TRUE(d.decode(&r, sizeof r, e));
+    EXPECT_EQ(e.service, pid == 44u ? "batch" : "api");
+    EXPECT_EQ(e.container_id, "");
+    EXPECT_EQ(e.k8s_namespace, "");
+    EXPECT_EQ(e.k8s_pod, "");
+    EXPECT_EQ(e.k8s_container, "");
+  }
 }
 
 // The kernel cuts a long route at the buffer's end without a NUL: the text stops there.

@@ -467,6 +467,39 @@ TEST(JsonEvent, shouldWriteContainerIdLastWhenSet) {
   }
 }
 
+TEST(JsonEvent, shouldOmitKubernetesFieldsWhenUnset) {
+  for (Event e : {fn_event(), req_event(), db_event()}) {
+    e.container_id = "0123456789abcdef";  // a container outside Kubernetes (Docker, podman)
+    const std::string line = encode_event(e);
+    EXPECT_EQ(line.find("k8s_"), std::string::npos) << line;
+  }
+}
+
+// docs/design.md §3: after `service`, where known, container_id, k8s_namespace, k8s_pod,
+// k8s_container, then `unreadable` last.
+TEST(JsonEvent, shouldWriteKubernetesFieldsAfterContainerIdAndBeforeUnreadable) {
+  for (Event e : {fn_event(), req_event(), db_event()}) {
+    e.container_id = "0123456789abcdef";
+    e.k8s_namespace = "shop-prod";
+    e.k8s_pod = "checkout-api.v2-7f9c6b5d4-qz8mn";
+    e.k8s_container = "app";
+    e.set_unreadable(e.kind == EventKind::kFn    ? StringField::kFn
+                     : e.kind == EventKind::kReq ? StringField::kRoute
+                                                 : StringField::kDbVendor);
+    const std::string line = encode_event(e);
+    std::vector<std::string> keys = raw_key_sequence(line);
+    ASSERT_GE(keys.size(), 6u) << line;
+    keys.erase(keys.begin(), keys.end() - 6);
+    EXPECT_EQ(keys, (std::vector<std::string>{"service", "container_id", "k8s_namespace", "k8s_pod",
+                                              "k8s_container", "unreadable"}))
+        << line;
+    const json j = json::parse(line);
+    EXPECT_EQ(j["k8s_namespace"], "shop-prod");
+    EXPECT_EQ(j["k8s_pod"], "checkout-api.v2-7f9c6b5d4-qz8mn");
+    EXPECT_EQ(j["k8s_container"], "app");
+  }
+}
+
 // Fields the kernel could not read are named, in the event's own field order whatever order they
 // were marked in, in one array after every other field.
 TEST(JsonEvent, shouldListUnreadableFieldsLastInTheEventsFieldOrder) {
@@ -574,6 +607,9 @@ TEST(JsonEvent, shouldEncodeHostileStringFieldsAsValidJson) {
     e.comm = hostile;
     e.service = hostile;
     e.container_id = hostile;
+    e.k8s_namespace = hostile;
+    e.k8s_pod = hostile;
+    e.k8s_container = hostile;
     e.fn = hostile;
     e.route = hostile;
     e.method = hostile;
@@ -586,6 +622,7 @@ TEST(JsonEvent, shouldEncodeHostileStringFieldsAsValidJson) {
       ASSERT_NO_THROW(j = json::parse(line)) << line;
       EXPECT_EQ(j["comm"].get<std::string>(), round_trip(hostile));
       EXPECT_EQ(j["container_id"].get<std::string>(), round_trip(hostile));
+      EXPECT_EQ(j["k8s_pod"].get<std::string>(), round_trip(hostile));
     }
   }
 }
