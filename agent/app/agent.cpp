@@ -374,14 +374,6 @@ void drain_to_the_end(RingReader& reader, const BpfPrograms& program, const Coll
   }
 }
 
-void block_stop_signals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-}
-
 // Drains the ring buffer as records come, until a stop signal, the deadline, or the last target's
 // exit.
 void wait_until_stopped(EventLoop& loop, RingReader& reader, BpfPrograms& program) {

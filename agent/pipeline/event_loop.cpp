@@ -25,6 +25,15 @@ unique_fd open_pidfd(pid_t pid) {
 
 }  // namespace
 
+sigset_t block_stop_signals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
 EventLoop::EventLoop(int ring_epoll_fd, int room_fd, const std::vector<pid_t>& pids,
                      std::optional<std::chrono::milliseconds> duration)
     : epoll_(::epoll_create1(EPOLL_CLOEXEC)), ring_epoll_fd_(ring_epoll_fd), room_fd_(room_fd) {
@@ -32,11 +41,7 @@ EventLoop::EventLoop(int ring_epoll_fd, int room_fd, const std::vector<pid_t>& p
   watch(ring_epoll_fd, kRing);
   watch(room_fd, kRoom);
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = block_stop_signals();
   signal_fd_.reset(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd_) throw RuntimeError(errno_message("signalfd", errno));
   watch(signal_fd_.get(), kSignal);

@@ -3,6 +3,7 @@
 // drained every 50 ms, because the BPF programs submit without a wakeup until a backlog builds up.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -12,6 +13,11 @@
 #include "agent/common/unique_fd.h"
 
 namespace profilis {
+
+// Blocks SIGINT and SIGTERM for the calling thread and the threads it starts later, so that they
+// wait for the event loop's signalfd; returns that set. The agent calls it before its first thread
+// too (blocking twice is harmless).
+sigset_t block_stop_signals();
 
 class EventLoop {
  public:
