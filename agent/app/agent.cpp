@@ -104,23 +104,56 @@ Plan plan_probes(const Options& options) {
   return plan;
 }
 
+// Probes grouped by the process and file they go in, in first-seen order: each group is one
+// attach (one uprobe-multi link per program where the kernel has them).
+template <typename Probe>
+std::vector<std::vector<const Probe*>> by_process_and_file(const std::vector<Probe>& probes) {
+  std::vector<std::vector<const Probe*>> groups;
+  std::map<std::pair<pid_t, std::string>, std::size_t> index;
+  for (const auto& probe : probes) {
+    const auto [it, added] = index.try_emplace({probe.pid, probe.path}, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(&probe);
+  }
+  return groups;
+}
+
 void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
                 std::vector<std::string>& fn_names, MarkerStrings& strings) {
-  for (const auto& probe : plan.probes) {
-    const std::string label = probe.name + " in " + probe.object;
-    program.attach_function(probe.pid, probe.path, probe.file_offset, fn_names.size(), label);
-    if (verbose) {
-      std::fprintf(stderr, "profilis-agent: attached %s at offset 0x%llx (pid %d)\n", label.c_str(),
-                   static_cast<unsigned long long>(probe.file_offset), probe.pid);
-    }
-    fn_names.push_back(probe.name);
+  if (verbose) {
+    std::fprintf(stderr, "profilis-agent: attaching uprobes %s\n",
+                 program.uses_multi_links()
+                     ? "by uprobe-multi links (one per file and program)"
+                     : "one perf-event link per probe (this kernel has no uprobe-multi links)");
   }
-  for (const auto& probe : plan.db_probes) {
-    const std::string label = probe.function + " in " + probe.object;
-    program.attach_db(probe.pid, probe.path, probe.file_offset, probe.api, label);
-    if (verbose) {
-      std::fprintf(stderr, "profilis-agent: attached %s (pid %d)\n", label.c_str(), probe.pid);
+  for (const auto& group : by_process_and_file(plan.probes)) {
+    std::vector<UprobeSite> sites;
+    for (const FunctionProbe* probe : group) {
+      sites.push_back({.file_offset = probe->file_offset, .cookie = fn_names.size()});
+      fn_names.push_back(probe->name);
+      if (verbose) {
+        std::fprintf(stderr, "profilis-agent: attached %s in %s at offset 0x%llx (pid %d)\n",
+                     probe->name.c_str(), probe->object.c_str(),
+                     static_cast<unsigned long long>(probe->file_offset), probe->pid);
+      }
     }
+    const FunctionProbe& first = *group.front();
+    program.attach_functions(first.pid, first.path, sites,
+                             group.size() == 1
+                                 ? first.name + " in " + first.object
+                                 : std::to_string(group.size()) + " functions in " + first.object);
+  }
+  for (const auto& group : by_process_and_file(plan.db_probes)) {
+    std::vector<UprobeSite> sites;
+    for (const DbProbe* probe : group) {
+      sites.push_back({.file_offset = probe->file_offset, .cookie = probe->api});
+      if (verbose) {
+        std::fprintf(stderr, "profilis-agent: attached %s in %s (pid %d)\n",
+                     probe->function.c_str(), probe->object.c_str(), probe->pid);
+      }
+    }
+    const DbProbe& first = *group.front();
+    program.attach_db(first.pid, first.path, sites, "database client functions in " + first.object);
   }
   for (const auto& probe : plan.usdt_probes) {
     const std::string label = probe.object;

@@ -84,6 +84,12 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
         "cannot size the ring buffer (" + std::to_string(options.ring_buffer_bytes) + " bytes)",
         -err);
   }
+  const bool multi = uprobe_multi_supported();
+  if (multi) {
+    for (bpf_program* program : {fn->progs.fn_entry, fn->progs.fn_return}) {
+      set_uprobe_multi_attach_type(program);
+    }
+  }
   if (int err = fn_latency_bpf::load(fn.get())) {
     throw_libbpf("cannot load the function-latency BPF programs into the kernel", -err);
   }
@@ -92,6 +98,11 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   db->rodata->sql_max = options.sql_max_bytes;
   db->rodata->wakeup_bytes = fn->rodata->wakeup_bytes;
   share_maps(*fn, *db);
+  if (multi) {
+    for (bpf_program* program : {db->progs.db_entry, db->progs.db_return}) {
+      set_uprobe_multi_attach_type(program);
+    }
+  }
   if (int err = db_latency_bpf::load(db.get())) {
     throw_libbpf("cannot load the database-latency BPF programs into the kernel", -err);
   }
@@ -101,11 +112,20 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   usdt->rodata->sql_max = options.sql_max_bytes;
   usdt->rodata->wakeup_bytes = fn->rodata->wakeup_bytes;
   share_maps(*fn, *usdt);
+  if (multi) {
+    for (bpf_program* program :
+         {usdt->progs.req_begin_regs, usdt->progs.req_end_regs, usdt->progs.fn_begin_regs,
+          usdt->progs.fn_end_regs, usdt->progs.db_begin_regs, usdt->progs.db_end_regs}) {
+      set_uprobe_multi_attach_type(program);
+    }
+  }
   if (int err = usdt_probes_bpf::load(usdt.get())) {
     throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
   }
   usdt->bss->tracing = 1;
-  return BpfPrograms(std::move(fn), std::move(db), std::move(usdt));
+  BpfPrograms programs(std::move(fn), std::move(db), std::move(usdt));
+  programs.multi_ = multi;
+  return programs;
 }
 
 void BpfPrograms::add_target_pid(pid_t pid) {
@@ -164,14 +184,16 @@ void BpfPrograms::forget_process(pid_t pid) {
   delete_entries_of(db_->maps.pending_queries, pid);
 }
 
-void BpfPrograms::attach_function(pid_t pid, const std::string& path, std::uint64_t file_offset,
-                                  std::uint64_t cookie, const std::string& label) {
-  attach_pair(fn_->progs.fn_entry, fn_->progs.fn_return, pid, path, file_offset, cookie, label);
+void BpfPrograms::attach_functions(pid_t pid, const std::string& path,
+                                   const std::vector<UprobeSite>& sites, const std::string& label) {
+  attach_uprobes(fn_->progs.fn_entry, pid, path, sites, {}, false, label);
+  attach_uprobes(fn_->progs.fn_return, pid, path, sites, {}, true, label);
 }
 
-void BpfPrograms::attach_db(pid_t pid, const std::string& path, std::uint64_t file_offset,
-                            std::uint32_t api, const std::string& label) {
-  attach_pair(db_->progs.db_entry, db_->progs.db_return, pid, path, file_offset, api, label);
+void BpfPrograms::attach_db(pid_t pid, const std::string& path,
+                            const std::vector<UprobeSite>& sites, const std::string& label) {
+  attach_uprobes(db_->progs.db_entry, pid, path, sites, {}, false, label);
+  attach_uprobes(db_->progs.db_return, pid, path, sites, {}, true, label);
 }
 
 void BpfPrograms::attach_postgres_server(const std::string& path, const std::string& label) {
@@ -221,19 +243,13 @@ void BpfPrograms::attach_markers(pid_t pid, const std::string& path,
         attach_usdt(program.by_note, pid, path, "profilis", marker.name, object, label);
         continue;
       }
-      for (const auto site : marker.site_offsets) {
-        LIBBPF_OPTS(bpf_uprobe_opts, opts,
-                    .ref_ctr_offset = static_cast<size_t>(marker.semaphore_offset),
-                    .bpf_cookie = object);
-        bpf_link* link = bpf_program__attach_uprobe_opts(program.by_registers, pid, path.c_str(),
-                                                         static_cast<size_t>(site), &opts);
-        if (!link) {
-          throw_libbpf("cannot attach profilis:" + marker.name + " in " + label + " (pid " +
-                           std::to_string(pid) + ")",
-                       errno);
-        }
-        links_.emplace_back(link);
+      std::vector<UprobeSite> sites;
+      for (const auto offset : marker.site_offsets) {
+        sites.push_back({.file_offset = offset, .cookie = object});
       }
+      const std::vector<std::uint64_t> semaphores(sites.size(), marker.semaphore_offset);
+      attach_uprobes(program.by_registers, pid, path, sites, semaphores, false,
+                     "profilis:" + marker.name + " in " + label);
     }
   }
 }
@@ -251,16 +267,33 @@ void BpfPrograms::attach_usdt_pair(pid_t pid, const std::string& path, const std
   attach_usdt(usdt_->progs.usdt_pair_end, pid, path, provider, end, cookie, label);
 }
 
-void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,
-                              const std::string& path, std::uint64_t file_offset,
-                              std::uint64_t cookie, const std::string& label) {
-  for (bool retprobe : {false, true}) {
-    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = retprobe);
-    bpf_link* link = bpf_program__attach_uprobe_opts(retprobe ? ret : entry, pid, path.c_str(),
-                                                     static_cast<size_t>(file_offset), &opts);
+void BpfPrograms::attach_uprobes(bpf_program* program, pid_t pid, const std::string& path,
+                                 const std::vector<UprobeSite>& sites,
+                                 const std::vector<std::uint64_t>& ref_ctr_offsets, bool at_return,
+                                 const std::string& label) {
+  if (sites.empty()) return;
+  if (multi_) {
+    std::vector<std::uint64_t> offsets, cookies;
+    for (const auto& site : sites) {
+      offsets.push_back(site.file_offset);
+      cookies.push_back(site.cookie);
+    }
+    multi_links_.emplace_back(
+        bpf_program__fd(program), path,
+        UprobeMultiSites{
+            .offsets = offsets, .cookies = cookies, .ref_ctr_offsets = ref_ctr_offsets},
+        pid, at_return, label);
+    return;
+  }
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    LIBBPF_OPTS(bpf_uprobe_opts, opts,
+                .ref_ctr_offset = ref_ctr_offsets.empty() ? 0 : ref_ctr_offsets[i],
+                .bpf_cookie = sites[i].cookie, .retprobe = at_return);
+    bpf_link* link = bpf_program__attach_uprobe_opts(
+        program, pid, path.c_str(), static_cast<size_t>(sites[i].file_offset), &opts);
     if (!link) {
-      throw_libbpf(std::string("cannot attach ") + (retprobe ? "uretprobe" : "uprobe") + " to " +
-                       label + " (pid " + std::to_string(pid) + ")",
+      throw_libbpf(std::string("cannot attach ") + (at_return ? "uretprobe" : "uprobe") + " to " +
+                       label + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : ""),
                    errno);
     }
     links_.emplace_back(link);
@@ -268,6 +301,8 @@ void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,
 }
 
 void BpfPrograms::detach_all() {
+  // One system call each, whatever the number of probes.
+  multi_links_.clear();
   if (links_.empty()) return;
   // The kernel takes ~0.1 s per probe, one at a time: on every way out, errors included, a child
   // process pays that after the agent has exited, and these closes are cheap.
