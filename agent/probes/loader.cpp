@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "agent/common/errors.h"
@@ -122,7 +124,6 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   if (int err = usdt_probes_bpf::load(usdt.get())) {
     throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
   }
-  usdt->bss->tracing = 1;
   BpfPrograms programs(std::move(fn), std::move(db), std::move(usdt));
   programs.multi_ = multi;
   return programs;
@@ -130,8 +131,9 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
 
 void BpfPrograms::add_target_pid(pid_t pid) {
   const __u32 key = static_cast<__u32>(pid);
-  const __u8 one = 1;
-  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &one, sizeof one, BPF_ANY)) {
+  const __u8 traced = PROFILIS_PID_TRACED;
+  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &traced, sizeof traced,
+                           BPF_ANY)) {
     throw_libbpf("cannot add pid " + std::to_string(pid) + " to the target map", errno);
   }
 }
@@ -146,17 +148,49 @@ void BpfPrograms::set_marker_object(std::uint32_t object, std::uint64_t start, s
   }
 }
 
-void BpfPrograms::stop_tracing(const std::vector<pid_t>& pids) {
-  for (pid_t pid : pids) {
-    const __u32 key = static_cast<__u32>(pid);
-    bpf_map__delete_elem(fn_->maps.target_pids, &key, sizeof key, 0);
+void BpfPrograms::set_trace_mode(profilis_trace_mode mode) {
+  fn_->bss->trace_mode = mode;
+  db_->bss->trace_mode = mode;
+  usdt_->bss->trace_mode = mode;
+}
+
+void BpfPrograms::stop_tracing() { set_trace_mode(PROFILIS_TRACE_NONE); }
+
+void BpfPrograms::exclude_pid(pid_t pid) {
+  const __u32 key = static_cast<__u32>(pid);
+  const __u8 excluded = PROFILIS_PID_EXCLUDED;
+  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &excluded, sizeof excluded,
+                           BPF_ANY)) {
+    throw_libbpf("cannot exclude pid " + std::to_string(pid) + " in the pid filter", errno);
   }
-  // The USDT programs, attached per process, check one flag instead of the pid map: cleared once
-  // no target is left (the agent stops every target at once when it stops).
-  __u32 any = 0;
-  if (bpf_map__get_next_key(fn_->maps.target_pids, nullptr, &any, sizeof any) != 0) {
-    usdt_->bss->tracing = 0;
+}
+
+void BpfPrograms::set_process_rules(const profilis_process_rules& rules) {
+  const __u32 zero = 0;
+  if (bpf_map__update_elem(fn_->maps.process_rules, &zero, sizeof zero, &rules, sizeof rules,
+                           BPF_ANY)) {
+    throw_libbpf("cannot set the process rules", errno);
   }
+}
+
+void BpfPrograms::follow_processes(bool by_rules) {
+  fn_->bss->following = by_rules ? 1 : 0;
+  for (bpf_program* program :
+       {fn_->progs.process_exec, fn_->progs.process_fork, fn_->progs.process_exit}) {
+    bpf_link* link = bpf_program__attach(program);
+    if (!link) {
+      throw_libbpf(std::string("cannot attach ") + bpf_program__name(program) +
+                       " to its scheduler tracepoint",
+                   errno);
+    }
+    tracepoint_links_.emplace_back(link);
+  }
+}
+
+int BpfPrograms::process_notice_fd() const { return bpf_map__fd(fn_->maps.process_notices); }
+
+std::uint64_t BpfPrograms::lost_process_notices() const {
+  return __atomic_load_n(&fn_->bss->lost_process_notices, __ATOMIC_RELAXED);
 }
 
 namespace {
@@ -300,8 +334,28 @@ void BpfPrograms::attach_uprobes(bpf_program* program, pid_t pid, const std::str
   }
 }
 
+namespace {
+
+// Closing a uprobe-multi link detaches all its probes in one go but waits ~50 ms for the kernel's
+// grace periods; closed side by side, the links share those waits instead of adding them up.
+void close_concurrently(std::vector<UprobeMultiLink> links) {
+  if (links.size() <= 1) return;
+  std::vector<std::thread> closers;
+  for (auto& link : links) {
+    try {
+      closers.emplace_back([doomed = std::move(link)]() mutable { doomed.detach(); });
+    } catch (const std::system_error&) {
+      break;  // no thread to spare: the rest close one by one below
+    }
+  }
+  for (auto& closer : closers) closer.join();
+}
+
+}  // namespace
+
 void BpfPrograms::detach_all() {
-  // One system call each, whatever the number of probes.
+  tracepoint_links_.clear();
+  close_concurrently(std::move(multi_links_));
   multi_links_.clear();
   if (links_.empty()) return;
   // The kernel takes ~0.1 s per probe, one at a time: on every way out, errors included, a child

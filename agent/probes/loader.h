@@ -47,7 +47,20 @@ class BpfPrograms {
   BpfPrograms& operator=(BpfPrograms&&) noexcept = default;
   ~BpfPrograms();
 
+  // Which processes the programs trace (enum profilis_trace_mode): LISTED for --pid, the pids
+  // add_target_pid names; UNLISTED for probes on files, every process exclude_pid and the process
+  // rules do not exclude. NONE until set, and after stop_tracing.
+  void set_trace_mode(profilis_trace_mode mode);
   void add_target_pid(pid_t pid);
+  void exclude_pid(pid_t pid);
+  // The --include-comm/--exclude-comm globs and --include-container hold, applied at each exec.
+  void set_process_rules(const profilis_process_rules& rules);
+  // Attaches the scheduler tracepoints that keep the pid filter as processes exec, fork and exit:
+  // an exited process's entry goes; with `by_rules` (--node, --binary) each exec gets a verdict by
+  // the process rules, a fork its parent's, and the agent hears of both (process_notice_fd).
+  void follow_processes(bool by_rules);
+  int process_notice_fd() const;
+  std::uint64_t lost_process_notices() const;
   // A uprobe and a uretprobe at every site of the file at `path`, restricted to `pid`; each site's
   // cookie comes back in its records. Throws RuntimeError naming `label` when the kernel refuses.
   void attach_functions(pid_t pid, const std::string& path, const std::vector<UprobeSite>& sites,
@@ -73,9 +86,9 @@ class BpfPrograms {
   void attach_usdt_pair(pid_t pid, const std::string& path, const std::string& provider,
                         const std::string& start, const std::string& end, std::uint64_t cookie,
                         const std::string& label);
-  // The programs ignore these pids from now on: instant, unlike detaching, which the kernel does
-  // one uprobe at a time at about 0.1 s each.
-  void stop_tracing(const std::vector<pid_t>& pids);
+  // The programs ignore every process from now on: instant, unlike detaching, which takes the
+  // kernel ~0.1 s per classic uprobe.
+  void stop_tracing();
   // Removes what the kernel side keeps for an exited process (prepared statement texts, queries
   // in flight): those maps are LRU-bounded anyway, this keeps them from holding dead entries.
   void forget_process(pid_t pid);
@@ -118,6 +131,7 @@ class BpfPrograms {
   std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::vector<UprobeMultiLink> multi_links_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> tracepoint_links_;
   bool multi_ = false;
 };
 
