@@ -64,11 +64,25 @@ void NodeFiles::consider(const FileTarget& file, bool may_define_db_api,
 std::vector<ProbedFile> NodeFiles::new_files_of(pid_t pid) {
   std::vector<ProbedFile> found;
   const std::string root = proc_path(pid, "root");
-  struct stat root_info {};
-  if (::stat(root.c_str(), &root_info) != 0) return found;  // gone, or a kernel thread
-  if (seen_roots_.insert({root_info.st_dev, root_info.st_ino}).second) {
+  // A mount namespace, not a root directory: `unshare --mount` keeps the root and mounts another
+  // library over the system's.
+  struct stat namespace_info {};
+  if (::stat(proc_path(pid, "ns/mnt").c_str(), &namespace_info) != 0) return found;  // gone
+  auto [libraries, new_namespace] =
+      library_paths_.try_emplace({namespace_info.st_dev, namespace_info.st_ino});
+  if (new_namespace) {
     for (const auto& library : installed_client_libraries(root, vendors_)) {
+      libraries->second.push_back(library.object);
       consider(library, false, found);
+    }
+  } else {
+    // The same paths again, cheaply: a process may have mounted another file over one since (a
+    // private copy, after its namespace was first seen).
+    for (const auto& object : libraries->second) {
+      try {
+        consider(file_target(root + object, object), false, found);
+      } catch (const UsageError&) {
+      }
     }
   }
   TracedProcess process;

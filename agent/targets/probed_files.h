@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -39,7 +40,7 @@ class NodeFiles {
   explicit NodeFiles(std::vector<DbVendor> vendors) : vendors_(std::move(vendors)) {}
 
   // The files of process `pid` not reported before that have something to probe: its executable
-  // and mapped files, and the first time its root is met, the client libraries installed there
+  // and mapped files, and the first time its mount namespace is met, the client libraries there
   // (probed before any process loads them). A process gone meanwhile has none.
   std::vector<ProbedFile> new_files_of(pid_t pid);
   // A file probed already (a --binary): not reported again.
@@ -51,7 +52,8 @@ class NodeFiles {
 
   std::vector<DbVendor> vendors_;
   std::set<FileId> seen_files_;
-  std::set<FileId> seen_roots_;
+  // Per mount namespace: where the client libraries are installed in it.
+  std::map<FileId, std::vector<std::string>> library_paths_;
 };
 
 }  // namespace profilis
