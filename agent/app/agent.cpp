@@ -15,18 +15,17 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 
 #include "agent/app/health_metrics.h"
 #include "agent/app/privileges.h"
 #include "agent/common/errors.h"
 #include "agent/common/wall_clock.h"
-#include "agent/inspect/container_id.h"
 #include "agent/inspect/kubelet_logs.h"
 #include "agent/inspect/marker_strings.h"
 #include "agent/inspect/usdt_notes.h"
 #include "agent/pipeline/collector.h"
 #include "agent/pipeline/event_loop.h"
+#include "agent/pipeline/process_labeler.h"
 #include "agent/pipeline/record_decoder.h"
 #include "agent/pipeline/ring_reader.h"
 #include "agent/probes/loader.h"
@@ -254,28 +253,13 @@ std::unique_ptr<MetricsServer> serve_metrics(const Options& options, const Outpu
   }
 }
 
-// Read once, at attach: a process does not change container. A container outside Kubernetes (or
-// whose log the kubelet has not linked yet) has its id only.
-std::unordered_map<pid_t, ProcessLabels> process_labels(const Options& options, const Plan& plan) {
-  std::unordered_map<pid_t, ProcessLabels> labels;
-  // Where the host's /var/log/containers is mounted, when not there (and for the tests).
-  const char* kubelet_log_dir = std::getenv("PROFILIS_KUBELET_LOG_DIR");
-  KubernetesMetadata kubernetes(kubelet_log_dir != nullptr && *kubelet_log_dir != '\0'
-                                    ? kubelet_log_dir
-                                    : "/var/log/containers");
-  for (const auto& process : plan.processes) {
-    ProcessLabels& label = labels[process.pid];
-    label.service = options.service.empty() ? process.comm : options.service;
-    const auto container_id = container_id_of_process(process.pid);
-    if (!container_id) continue;
-    label.container_id = *container_id;
-    if (auto pod = kubernetes.find(*container_id)) {
-      label.k8s_namespace = std::move(pod->pod_namespace);
-      label.k8s_pod = std::move(pod->pod);
-      label.k8s_container = std::move(pod->container);
-    }
-  }
-  return labels;
+// The targets' labels, read at attach while they surely run: the first of their events may be
+// decoded after they exit.
+ProcessLabeler process_labeler(const Options& options, const Plan& plan) {
+  ProcessLabeler labeler(
+      {.service = options.service, .kubelet = KubeletLogDirs::from_environment()});
+  for (const auto& process : plan.processes) labeler.labels(process.pid, process.comm);
+  return labeler;
 }
 
 void report_summary(const RingReader& reader, const Collector& collector,
@@ -422,6 +406,7 @@ void run_agent(const Options& options) {
   // left, the server stops before any of it is destroyed.
   std::optional<BpfPrograms> program;
   MarkerStrings marker_strings;
+  ProcessLabeler labeler = process_labeler(options, plan);
   std::optional<RecordDecoder> decoder;
   std::optional<RingReader> reader;
   std::atomic<bool> serving{true};
@@ -435,9 +420,8 @@ void run_agent(const Options& options) {
   std::vector<std::string> fn_names;
   attach_all(*program, plan, options.verbose, fn_names, marker_strings);
 
-  decoder.emplace(std::move(fn_names), process_labels(options, plan),
-                  monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings,
-                  options.sql_max_bytes);
+  decoder.emplace(std::move(fn_names), labeler, monotonic_to_realtime_offset_ns(), options.sql_text,
+                  &marker_strings, options.sql_max_bytes);
   reader.emplace(program->ring_buffer_fd(), *decoder, collector);
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);
