@@ -216,7 +216,8 @@ Outputs make_outputs(const Options& options) {
         *out.registry,
         PrometheusSinkOptions{.instance = options.instance.empty() ? host_name() : options.instance,
                               .worker = options.worker,
-                              .version = PROFILIS_VERSION}));
+                              .version = PROFILIS_VERSION,
+                              .metric_labels = options.metric_labels}));
   }
   if (options.console || out.sinks.empty()) {
     out.sinks.push_back(

@@ -12,6 +12,7 @@
 
 #include "agent/common/db_types.h"
 #include "exporters/common/json_event.h"
+#include "exporters/prometheus/metric_labels.h"
 
 namespace profilis {
 
@@ -32,6 +33,7 @@ struct Options {
   std::string instance;                           // empty: the host name
   std::string worker;                             // empty: each event's pid
   std::string service;                            // empty: each target's comm
+  std::vector<MetricLabel> metric_labels;         // added to the event families' labels
   std::uint32_t ring_buffer_bytes = 8u << 20;
   std::size_t queue_size = 8192;  // per sink
   std::size_t batch_max = 256;

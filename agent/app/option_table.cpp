@@ -182,6 +182,18 @@ constexpr std::array kOptions = {
                .help = "worker label (default: the traced process's pid)",
                .apply = [](Options& o, const std::string& v) { o.worker = v; }},
     OptionSpec{
+        .key = "metric-labels",
+        .value_name = "LIST",
+        .arity = Arity::kOne,
+        .json_types = kJsonString,
+        .help = "add these event fields to the labels of the request, function and DB metrics: a "
+                "comma list of container_id, k8s_namespace, k8s_pod, k8s_container (empty when "
+                "unknown). Each multiplies the series by its values (pods come and go: "
+                "container_id and k8s_pod grow without end on a busy node); the limit of 10000 "
+                "series per metric still holds. No pid: worker is the pid unless --worker is given",
+        .apply = [](Options& o,
+                    const std::string& v) { o.metric_labels = parse_metric_labels(v); }},
+    OptionSpec{
         .key = "ring-buffer-size",
         .value_name = "SIZE",
         .arity = Arity::kOne,

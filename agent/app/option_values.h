@@ -8,6 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "exporters/prometheus/metric_labels.h"
 
 namespace profilis {
 
@@ -42,6 +45,10 @@ std::uint32_t parse_ring_buffer_size(std::string_view text);
 
 // `text` when it is one of `choices` (exactly, case included).
 std::string parse_choice(std::string_view text, std::initializer_list<std::string_view> choices);
+
+// --metric-labels: a comma list of label names (metric_labels.h), repeats dropped; empty text is
+// the empty list. An unknown name is refused with the valid ones and the closest.
+std::vector<MetricLabel> parse_metric_labels(std::string_view text);
 
 // "true" or "false", as a flag's value (--verbose=false) or a config file's boolean.
 bool parse_bool(std::string_view text);
