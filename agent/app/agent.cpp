@@ -17,7 +17,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 
 #include "agent/app/health_metrics.h"
 #include "agent/app/privileges.h"
@@ -30,6 +29,7 @@
 #include "agent/inspect/usdt_notes.h"
 #include "agent/pipeline/collector.h"
 #include "agent/pipeline/event_loop.h"
+#include "agent/pipeline/process_labeler.h"
 #include "agent/pipeline/process_notices.h"
 #include "agent/pipeline/record_decoder.h"
 #include "agent/pipeline/ring_reader.h"
@@ -113,6 +113,7 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
       plan.usdt_probes.push_back(resolve_usdt_probe(file, parse_usdt_spec(spec)));
     }
     ProbedFile probed = examine_file(file, options.db_vendors);
+    probed.named = true;
     node_files.mark_seen(file);
     if (probed.empty() && plan.probes.size() + plan.usdt_probes.size() == probes_before) {
       throw UsageError("--binary " + path +
@@ -235,21 +236,21 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
   }
 }
 
+void attach_file(BpfPrograms& program, const ProbedFile& probed);
+
 // Probes on files for every process: one attach per file and program.
 void attach_files(BpfPrograms& program, const std::vector<ProbedFile>& files, bool verbose) {
   for (const auto& probed : files) {
     const auto& file = probed.file;
-    if (!probed.db_probes.empty()) {
-      std::vector<UprobeSite> sites;
-      for (const auto& probe : probed.db_probes) {
-        sites.push_back({.file_offset = probe.file_offset, .cookie = probe.api});
-      }
-      program.attach_db(-1, file.path, sites, "database client functions in " + file.object);
+    try {
+      attach_file(program, probed);
+    } catch (const AgentError& e) {
+      // A file --node found may be gone by now (a process that exited, a container removed): that
+      // must not stop the tracing of the rest of the node. A --binary the user named must attach.
+      if (probed.named) throw;
+      std::fprintf(stderr, "profilis-agent: warning: %s\n", e.what());
+      continue;
     }
-    if (!probed.markers.empty()) {
-      program.attach_markers(-1, file.path, probed.markers, 0, file.object);
-    }
-    if (probed.postgres_server) program.attach_postgres_server(file.path, file.object);
     if (verbose) {
       std::fprintf(stderr,
                    "profilis-agent: attached to %s for every process: %zu database client "
@@ -258,6 +259,21 @@ void attach_files(BpfPrograms& program, const std::vector<ProbedFile>& files, bo
                    probed.postgres_server ? ", PostgreSQL server probes" : "");
     }
   }
+}
+
+void attach_file(BpfPrograms& program, const ProbedFile& probed) {
+  const auto& file = probed.file;
+  if (!probed.db_probes.empty()) {
+    std::vector<UprobeSite> sites;
+    for (const auto& probe : probed.db_probes) {
+      sites.push_back({.file_offset = probe.file_offset, .cookie = probe.api});
+    }
+    program.attach_db(-1, file.path, sites, "database client functions in " + file.object);
+  }
+  if (!probed.markers.empty()) {
+    program.attach_markers(-1, file.path, probed.markers, 0, file.object);
+  }
+  if (probed.postgres_server) program.attach_postgres_server(file.path, file.object);
 }
 
 // Whether any glob of `globs` matches `text`.
@@ -320,15 +336,24 @@ void judge_running_processes(BpfPrograms& program, const Options& options) {
 // mapped its libraries.
 class ProcessFollower {
  public:
-  ProcessFollower(BpfPrograms& program, const Options& options, NodeFiles& node_files)
-      : program_(program), options_(options), node_files_(node_files) {}
+  ProcessFollower(BpfPrograms& program, const Options& options, NodeFiles& node_files,
+                  ProcessLabeler& labeler)
+      : program_(program), options_(options), node_files_(node_files), labeler_(labeler) {}
 
+  // Call after draining the event ring: an exit notice comes after the process's last records.
   void on_notices(const std::vector<profilis_process_notice>& notices) {
     for (const auto& notice : notices) {
-      if (notice.kind != PROFILIS_PROCESS_EXEC) continue;
       const auto pid = static_cast<pid_t>(notice.pid);
+      const std::string comm(notice.comm, strnlen(notice.comm, sizeof notice.comm));
+      if (notice.kind == PROFILIS_PROCESS_EXIT) {
+        labeler_.forget(pid);
+        continue;
+      }
+      // Its name, container and pod as of this exec (it may have moved cgroup before it), read
+      // while the process is surely there.
+      labeler_.forget(pid);
+      labeler_.labels(pid, comm);
       if (!options_.include_containers.empty() && notice.verdict == PROFILIS_PID_EXCLUDED) {
-        const std::string comm(notice.comm, strnlen(notice.comm, sizeof notice.comm));
         const bool comm_allowed =
             (options_.include_comms.empty() || any_glob_matches(options_.include_comms, comm)) &&
             !any_glob_matches(options_.exclude_comms, comm);
@@ -365,6 +390,7 @@ class ProcessFollower {
   BpfPrograms& program_;
   const Options& options_;
   NodeFiles& node_files_;
+  ProcessLabeler& labeler_;
   std::deque<std::pair<pid_t, Clock::time_point>> rescans_;
 };
 
@@ -418,7 +444,8 @@ Outputs make_outputs(const Options& options) {
         *out.registry,
         PrometheusSinkOptions{.instance = options.instance.empty() ? host_name() : options.instance,
                               .worker = options.worker,
-                              .version = PROFILIS_VERSION}));
+                              .version = PROFILIS_VERSION,
+                              .metric_labels = options.metric_labels}));
   }
   if (options.console || out.sinks.empty()) {
     out.sinks.push_back(
@@ -455,28 +482,13 @@ std::unique_ptr<MetricsServer> serve_metrics(const Options& options, const Outpu
   }
 }
 
-// Read once, at attach: a process does not change container. A container outside Kubernetes (or
-// whose log the kubelet has not linked yet) has its id only.
-std::unordered_map<pid_t, ProcessLabels> process_labels(const Options& options, const Plan& plan) {
-  std::unordered_map<pid_t, ProcessLabels> labels;
-  // Where the host's /var/log/containers is mounted, when not there (and for the tests).
-  const char* kubelet_log_dir = std::getenv("PROFILIS_KUBELET_LOG_DIR");
-  KubernetesMetadata kubernetes(kubelet_log_dir != nullptr && *kubelet_log_dir != '\0'
-                                    ? kubelet_log_dir
-                                    : "/var/log/containers");
-  for (const auto& process : plan.processes) {
-    ProcessLabels& label = labels[process.pid];
-    label.service = options.service.empty() ? process.comm : options.service;
-    const auto container_id = container_id_of_process(process.pid);
-    if (!container_id) continue;
-    label.container_id = *container_id;
-    if (auto pod = kubernetes.find(*container_id)) {
-      label.k8s_namespace = std::move(pod->pod_namespace);
-      label.k8s_pod = std::move(pod->pod);
-      label.k8s_container = std::move(pod->container);
-    }
-  }
-  return labels;
+// The targets' labels, read at attach while they surely run: the first of their events may be
+// decoded after they exit.
+ProcessLabeler process_labeler(const Options& options, const Plan& plan) {
+  ProcessLabeler labeler(
+      {.service = options.service, .kubelet = KubeletLogDirs::from_environment()});
+  for (const auto& process : plan.processes) labeler.labels(process.pid, process.comm);
+  return labeler;
 }
 
 void report_summary(const RingReader& reader, const Collector& collector,
@@ -587,6 +599,7 @@ void wait_until_stopped(EventLoop& loop, RingReader& reader, BpfPrograms& progra
         loop.pause_records(!reader.drain());
         break;
       case EventLoop::Wake::kProcessNotices:
+        loop.pause_records(!reader.drain());
         if (notices && follower) follower->on_notices(notices->take());
         break;
       case EventLoop::Wake::kStop:
@@ -631,6 +644,7 @@ void run_agent(const Options& options) {
   // left, the server stops before any of it is destroyed.
   std::optional<BpfPrograms> program;
   MarkerStrings marker_strings;
+  ProcessLabeler labeler = process_labeler(options, plan);
   std::optional<RecordDecoder> decoder;
   std::optional<RingReader> reader;
   std::atomic<bool> serving{true};
@@ -658,12 +672,11 @@ void run_agent(const Options& options) {
   std::optional<ProcessFollower> follower;
   if (by_file) {
     notices.emplace(program->process_notice_fd());
-    follower.emplace(*program, options, node_files);
+    follower.emplace(*program, options, node_files, labeler);
   }
 
-  decoder.emplace(std::move(fn_names), process_labels(options, plan),
-                  monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings,
-                  options.sql_max_bytes);
+  decoder.emplace(std::move(fn_names), labeler, monotonic_to_realtime_offset_ns(), options.sql_text,
+                  &marker_strings, options.sql_max_bytes);
   reader.emplace(program->ring_buffer_fd(), *decoder, collector);
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);

@@ -12,14 +12,15 @@
 
 #include "agent/common/db_types.h"
 #include "exporters/common/json_event.h"
+#include "exporters/prometheus/metric_labels.h"
 
 namespace profilis {
 
 struct Options {
   std::vector<pid_t> pids;
-  std::vector<std::string> binaries;  // --binary: files probed for every process
-  bool node = false;                  // --node: every supported file on the node
-  std::vector<std::string> include_comms;       // globs, applied in the kernel at exec
+  std::vector<std::string> binaries;       // --binary: files probed for every process
+  bool node = false;                       // --node: every supported file on the node
+  std::vector<std::string> include_comms;  // globs, applied in the kernel at exec
   std::vector<std::string> exclude_comms;
   std::vector<std::string> include_containers;  // globs on container ids
   std::vector<std::string> fn_specs;
@@ -37,6 +38,7 @@ struct Options {
   std::string instance;                           // empty: the host name
   std::string worker;                             // empty: each event's pid
   std::string service;                            // empty: each target's comm
+  std::vector<MetricLabel> metric_labels;         // added to the event families' labels
   std::uint32_t ring_buffer_bytes = 8u << 20;
   std::size_t queue_size = 8192;  // per sink
   std::size_t batch_max = 256;

@@ -54,9 +54,8 @@ Options merge_options(const OptionValues& command_line, const OptionValues& file
   }
   if (options.include_comms.size() > PROFILIS_MAX_COMM_GLOBS ||
       options.exclude_comms.size() > PROFILIS_MAX_COMM_GLOBS) {
-    throw UsageError("at most " + std::to_string(PROFILIS_MAX_COMM_GLOBS) +
-                     " --include-comm and " + std::to_string(PROFILIS_MAX_COMM_GLOBS) +
-                     " --exclude-comm globs");
+    throw UsageError("at most " + std::to_string(PROFILIS_MAX_COMM_GLOBS) + " --include-comm and " +
+                     std::to_string(PROFILIS_MAX_COMM_GLOBS) + " --exclude-comm globs");
   }
   if (options.node && options.pids.empty() && options.binaries.empty() &&
       !(options.fn_specs.empty() && options.usdt_specs.empty())) {

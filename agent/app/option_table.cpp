@@ -49,33 +49,37 @@ constexpr std::array kOptions = {
                        "PostgreSQL server any process maps, in containers too, and every process "
                        "that starts later (from its exec); never the agent itself",
                .apply = [](Options& o, const std::string& v) { o.node = parse_bool(v); }},
-    OptionSpec{.key = "include-comm",
-               .value_name = "GLOB",
-               .arity = Arity::kRepeatable,
-               .json_types = kJsonString,
-               .help = "with --node/--binary: trace only processes whose name (comm, at most 15 "
-                       "characters) matches one of these globs (*, ?; repeatable, at most 8)",
-               .apply = [](Options& o,
-                           const std::string& v) { o.include_comms.push_back(parse_comm_glob(v)); }},
-    OptionSpec{.key = "exclude-comm",
-               .value_name = "GLOB",
-               .arity = Arity::kRepeatable,
-               .json_types = kJsonString,
-               .help = "with --node/--binary: do not trace processes whose name matches one of "
-                       "these globs (repeatable, at most 8)",
-               .apply = [](Options& o,
-                           const std::string& v) { o.exclude_comms.push_back(parse_comm_glob(v)); }},
+    OptionSpec{
+        .key = "include-comm",
+        .value_name = "GLOB",
+        .arity = Arity::kRepeatable,
+        .json_types = kJsonString,
+        .help = "with --node/--binary: trace only processes whose name (comm, at most 15 "
+                "characters) matches one of these globs (*, ?; repeatable, at most 8)",
+        .apply = [](Options& o,
+                    const std::string& v) { o.include_comms.push_back(parse_comm_glob(v)); }},
+    OptionSpec{
+        .key = "exclude-comm",
+        .value_name = "GLOB",
+        .arity = Arity::kRepeatable,
+        .json_types = kJsonString,
+        .help = "with --node/--binary: do not trace processes whose name matches one of "
+                "these globs (repeatable, at most 8)",
+        .apply = [](Options& o,
+                    const std::string& v) { o.exclude_comms.push_back(parse_comm_glob(v)); }},
     OptionSpec{.key = "include-container",
                .value_name = "GLOB",
                .arity = Arity::kRepeatable,
                .json_types = kJsonString,
-               .help = "with --node/--binary: trace only processes in a container whose id matches "
-                       "one of these globs (repeatable); a new process is traced once the agent has "
-                       "read its cgroup, a few milliseconds after its exec",
-               .apply = [](Options& o, const std::string& v) {
-                 if (v.empty()) throw std::invalid_argument("empty glob");
-                 o.include_containers.push_back(v);
-               }},
+               .help =
+                   "with --node/--binary: trace only processes in a container whose id matches "
+                   "one of these globs (repeatable); a new process is traced once the agent has "
+                   "read its cgroup, a few milliseconds after its exec",
+               .apply =
+                   [](Options& o, const std::string& v) {
+                     if (v.empty()) throw std::invalid_argument("empty glob");
+                     o.include_containers.push_back(v);
+                   }},
     OptionSpec{
         .key = "fn",
         .value_name = "SPEC",
@@ -226,6 +230,18 @@ constexpr std::array kOptions = {
                .json_types = kJsonString,
                .help = "worker label (default: the traced process's pid)",
                .apply = [](Options& o, const std::string& v) { o.worker = v; }},
+    OptionSpec{
+        .key = "metric-labels",
+        .value_name = "LIST",
+        .arity = Arity::kOne,
+        .json_types = kJsonString,
+        .help = "add these event fields to the labels of the request, function and DB metrics: a "
+                "comma list of container_id, k8s_namespace, k8s_pod, k8s_container (empty when "
+                "unknown). Each multiplies the series by its values (pods come and go: "
+                "container_id and k8s_pod grow without end on a busy node); the limit of 10000 "
+                "series per metric still holds. No pid: worker is the pid unless --worker is given",
+        .apply = [](Options& o,
+                    const std::string& v) { o.metric_labels = parse_metric_labels(v); }},
     OptionSpec{
         .key = "ring-buffer-size",
         .value_name = "SIZE",

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <utility>
 
+#include "agent/common/edit_distance.h"
 #include "agent/common/errors.h"
 #include "profilis_records.h"
 
@@ -175,6 +176,38 @@ std::string parse_comm_glob(std::string_view text) {
                                 "': only * and ? are special in a process-name glob");
   }
   return std::string(text);
+}
+
+std::vector<MetricLabel> parse_metric_labels(std::string_view text) {
+  std::vector<MetricLabel> labels;
+  // Every item, the empty ones of "a,,b" or "a," too: those are mistakes.
+  for (std::size_t start = 0; !text.empty() && start <= text.size();) {
+    const auto comma = std::min(text.find(',', start), text.size());
+    const std::string_view name = text.substr(start, comma - start);
+    start = comma + 1;
+    const auto it = std::find_if(kMetricLabels.begin(), kMetricLabels.end(),
+                                 [&](MetricLabel l) { return metric_label_name(l) == name; });
+    if (it == kMetricLabels.end()) {
+      std::string valid;
+      for (MetricLabel l : kMetricLabels) {
+        valid += (valid.empty() ? "" : ", ") + std::string(metric_label_name(l));
+      }
+      const MetricLabel closest = *std::min_element(
+          kMetricLabels.begin(), kMetricLabels.end(), [&](MetricLabel a, MetricLabel b) {
+            return edit_distance(name, metric_label_name(a)) <
+                   edit_distance(name, metric_label_name(b));
+          });
+      // As close as a typo: a third of the name's letters, at least two.
+      const bool close = edit_distance(name, metric_label_name(closest)) <=
+                         std::max<std::size_t>(2, name.size() / 3);
+      throw UsageError(
+          quoted(name) + " is not a metric label" +
+          (close ? " (did you mean " + quoted(metric_label_name(closest)) + "?)" : "") +
+          "; expected a comma list of " + valid);
+    }
+    if (std::find(labels.begin(), labels.end(), *it) == labels.end()) labels.push_back(*it);
+  }
+  return labels;
 }
 
 bool parse_bool(std::string_view text) { return parse_choice(text, {"true", "false"}) == "true"; }

@@ -8,6 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "exporters/prometheus/metric_labels.h"
 
 namespace profilis {
 
@@ -46,6 +49,10 @@ std::string parse_choice(std::string_view text, std::initializer_list<std::strin
 // A process-name glob the kernel matches at exec: '*' and '?' only, at most 31 characters (a
 // name has at most 15).
 std::string parse_comm_glob(std::string_view text);
+
+// --metric-labels: a comma list of label names (metric_labels.h), repeats dropped; empty text is
+// the empty list. An unknown name is refused with the valid ones and the closest.
+std::vector<MetricLabel> parse_metric_labels(std::string_view text);
 
 // "true" or "false", as a flag's value (--verbose=false) or a config file's boolean.
 bool parse_bool(std::string_view text);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <system_error>
 
 #include "agent/inspect/container_id.h"
@@ -45,23 +46,47 @@ std::optional<KubernetesContainer> parse_container_log_name(std::string_view fil
                              .container_id = std::string(id)};
 }
 
-KubernetesMetadata::KubernetesMetadata(std::filesystem::path directory,
+std::optional<KubernetesPod> parse_pod_log_dir_name(std::string_view dir_name) {
+  const auto names = three_names(dir_name);
+  if (!names) return std::nullopt;
+  return KubernetesPod{.pod_namespace = std::string((*names)[0]),
+                       .pod = std::string((*names)[1]),
+                       .uid = std::string((*names)[2])};
+}
+
+KubeletLogDirs KubeletLogDirs::from_environment() {
+  KubeletLogDirs directories;
+  if (const char* dir = std::getenv("PROFILIS_KUBELET_LOG_DIR"); dir != nullptr && *dir != '\0') {
+    directories.containers = dir;
+  }
+  if (const char* dir = std::getenv("PROFILIS_KUBELET_PODS_DIR"); dir != nullptr && *dir != '\0') {
+    directories.pods = dir;
+  }
+  return directories;
+}
+
+KubernetesMetadata::KubernetesMetadata(KubeletLogDirs directories,
                                        Clock::duration min_relist_interval,
                                        std::function<Clock::time_point()> now)
-    : directory_(std::move(directory)),
+    : directories_(std::move(directories)),
       min_relist_interval_(min_relist_interval),
       now_(std::move(now)) {}
 
-std::optional<KubernetesContainer> KubernetesMetadata::find(std::string_view container_id) {
+std::optional<KubernetesContainer> KubernetesMetadata::find(std::string_view container_id,
+                                                            std::string_view pod_uid) {
   const std::string key(container_id);
-  if (!listed_at_) list();
   auto found = by_id_.find(key);
-  if (found == by_id_.end() && now_() - *listed_at_ >= min_relist_interval_) {
+  if (found == by_id_.end() && may_relist(listed_at_)) {
     list();
     found = by_id_.find(key);
   }
-  if (found == by_id_.end()) return std::nullopt;
-  return found->second;
+  if (found != by_id_.end()) return found->second;
+  if (pod_uid.empty()) return std::nullopt;
+  return find_by_pod(container_id, pod_uid);
+}
+
+bool KubernetesMetadata::may_relist(const std::optional<Clock::time_point>& listed_at) const {
+  return !listed_at || now_() - *listed_at >= min_relist_interval_;
 }
 
 void KubernetesMetadata::list() {
@@ -71,12 +96,57 @@ void KubernetesMetadata::list() {
   by_id_.clear();
   std::error_code error;
   // The entries are symlinks into /var/log/pods, possibly dangling: only their names are read.
-  for (std::filesystem::directory_iterator it(directory_, error), end; !error && it != end;
-       it.increment(error)) {
+  for (std::filesystem::directory_iterator it(directories_.containers, error), end;
+       !error && it != end; it.increment(error)) {
     if (auto container = parse_container_log_name(it->path().filename().native())) {
       by_id_.insert_or_assign(container->container_id, std::move(*container));
     }
   }
+}
+
+void KubernetesMetadata::list_pods() {
+  pods_listed_at_ = now_();
+  ++pod_listings_;
+  pods_by_uid_.clear();
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(directories_.pods, error), end; !error && it != end;
+       it.increment(error)) {
+    if (auto pod = parse_pod_log_dir_name(it->path().filename().native())) {
+      pods_by_uid_.insert_or_assign(pod->uid, std::move(*pod));
+    }
+  }
+}
+
+std::optional<KubernetesContainer> KubernetesMetadata::find_by_pod(std::string_view container_id,
+                                                                   std::string_view pod_uid) {
+  const std::string key(pod_uid);
+  auto found = pods_by_uid_.find(key);
+  if (found == pods_by_uid_.end() && may_relist(pods_listed_at_)) {
+    list_pods();
+    found = pods_by_uid_.find(key);
+  }
+  if (found == pods_by_uid_.end()) return std::nullopt;
+  const KubernetesPod& pod = found->second;
+  KubernetesContainer container{.pod = pod.pod,
+                                .pod_namespace = pod.pod_namespace,
+                                .container = {},
+                                .container_id = std::string(container_id)};
+  // Read now, not when listed: the directory of a container started since may be new. Init
+  // containers and sidecars have directories too, so a pod with several names none of them.
+  std::size_t containers = 0;
+  std::string name;
+  std::error_code error;
+  const auto pod_dir = directories_.pods / (pod.pod_namespace + "_" + pod.pod + "_" + pod.uid);
+  for (std::filesystem::directory_iterator it(pod_dir, error), end; !error && it != end;
+       it.increment(error)) {
+    std::error_code type_error;
+    if (it->is_directory(type_error)) {
+      ++containers;
+      name = it->path().filename().native();
+    }
+  }
+  if (containers == 1) container.container = std::move(name);
+  return container;
 }
 
 }  // namespace profilis

@@ -13,6 +13,8 @@ struct ProcessLabels {
   std::string k8s_namespace;
   std::string k8s_pod;
   std::string k8s_container;
+
+  bool operator==(const ProcessLabels&) const = default;
 };
 
 }  // namespace profilis

@@ -12,12 +12,11 @@
 
 namespace profilis {
 
-RecordDecoder::RecordDecoder(std::vector<std::string> fn_names,
-                             std::unordered_map<pid_t, ProcessLabels> labels,
+RecordDecoder::RecordDecoder(std::vector<std::string> fn_names, ProcessLabeler& labeler,
                              std::int64_t clock_offset_ns, SqlTextMode sql_text,
                              const MarkerStrings* marker_strings, std::uint32_t sql_max_bytes)
     : fn_names_(std::move(fn_names)),
-      labels_(std::move(labels)),
+      labeler_(labeler),
       clock_offset_ns_(clock_offset_ns),
       sql_text_(sql_text),
       marker_strings_(marker_strings),
@@ -94,20 +93,12 @@ void RecordDecoder::fill_common(Event& event, EventKind kind,
   event.pid = header.pid;
   event.tid = header.tid;
   event.comm.assign(header.comm, strnlen(header.comm, sizeof header.comm));
-  const auto labels = labels_.find(static_cast<pid_t>(header.pid));
-  if (labels != labels_.end()) {
-    event.service.assign(labels->second.service);
-    event.container_id.assign(labels->second.container_id);
-    event.k8s_namespace.assign(labels->second.k8s_namespace);
-    event.k8s_pod.assign(labels->second.k8s_pod);
-    event.k8s_container.assign(labels->second.k8s_container);
-  } else {
-    event.service.assign(event.comm);
-    event.container_id.clear();
-    event.k8s_namespace.clear();
-    event.k8s_pod.clear();
-    event.k8s_container.clear();
-  }
+  const ProcessLabels& labels = labeler_.labels(static_cast<pid_t>(header.pid), event.comm);
+  event.service.assign(labels.service);
+  event.container_id.assign(labels.container_id);
+  event.k8s_namespace.assign(labels.k8s_namespace);
+  event.k8s_pod.assign(labels.k8s_pod);
+  event.k8s_container.assign(labels.k8s_container);
   event.route.clear();
   event.method.clear();
   event.status = 0;

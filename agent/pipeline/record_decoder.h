@@ -9,12 +9,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "agent/common/db_types.h"
 #include "agent/inspect/marker_strings.h"
-#include "agent/pipeline/process_labels.h"
+#include "agent/pipeline/process_labeler.h"
 #include "exporters/common/event.h"
 
 struct profilis_record_header;  // profilis_records.h, the BPF programs' C header
@@ -23,13 +22,13 @@ namespace profilis {
 
 class RecordDecoder {
  public:
-  // `fn_names[cookie]` names the function a record's cookie points to; `labels` maps a pid to its
-  // service, container and Kubernetes labels (a pid not there: its comm is its service);
+  // `fn_names[cookie]` names the function a record's cookie points to; `labeler` gives each pid's
+  // service, container and Kubernetes labels (it must outlive the decoder; decode() uses it);
   // `clock_offset_ns` converts BPF monotonic time to Unix epoch time. `marker_strings` (may be
   // null: then no such records are expected) reads the markers' strings that the kernel sends as
   // addresses; it must outlive the decoder. `sql_max_bytes` is
   // --sql-max-bytes: a DB marker's query read from the file is cut as the kernel would cut it.
-  RecordDecoder(std::vector<std::string> fn_names, std::unordered_map<pid_t, ProcessLabels> labels,
+  RecordDecoder(std::vector<std::string> fn_names, ProcessLabeler& labeler,
                 std::int64_t clock_offset_ns, SqlTextMode sql_text = SqlTextMode::kRedacted,
                 const MarkerStrings* marker_strings = nullptr, std::uint32_t sql_max_bytes = 256);
 
@@ -60,7 +59,7 @@ class RecordDecoder {
                      std::size_t max_bytes, std::string_view text, std::string& out) const;
 
   std::vector<std::string> fn_names_;
-  std::unordered_map<pid_t, ProcessLabels> labels_;
+  ProcessLabeler& labeler_;
   std::int64_t clock_offset_ns_;
   SqlTextMode sql_text_;
   const MarkerStrings* marker_strings_;

@@ -20,7 +20,8 @@ ProbedFile with_notes(const FileTarget& file, const std::vector<UsdtNote>& notes
                     .db_probes = {},
                     .markers = marker_probes(notes),
                     .postgres_server = has_usdt_probe(notes, "postgresql", "query__start") &&
-                                       has_usdt_probe(notes, "postgresql", "query__done")};
+                                       has_usdt_probe(notes, "postgresql", "query__done"),
+                    .named = false};
 }
 
 }  // namespace

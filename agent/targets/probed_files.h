@@ -23,6 +23,7 @@ struct ProbedFile {
   std::vector<DbProbe> db_probes;    // pid -1
   std::vector<MarkerProbe> markers;  // profilis:* markers
   bool postgres_server = false;      // has postgresql:query__start/query__done
+  bool named = false;                // given by the user (--binary), not found on the node
 
   bool empty() const { return db_probes.empty() && markers.empty() && !postgres_server; }
 };

@@ -43,6 +43,7 @@ PrometheusSink::Kind::Kind(prometheus::Registry& registry, const PrometheusSinkO
     : instance_(to_valid_utf8(options.instance)),
       max_series_(options.max_series_per_family),
       varying_labels_(std::move(varying_labels)),
+      metric_labels_(options.metric_labels),
       calls_(prometheus::BuildCounter()
                  .Name(std::string(calls_name))
                  .Help(std::string(calls_help))
@@ -55,14 +56,16 @@ PrometheusSink::Kind::Kind(prometheus::Registry& registry, const PrometheusSinkO
       durations_overflow_(overflow_counter(registry, durations_name)) {}
 
 void PrometheusSink::Kind::observe(std::initializer_list<std::string_view> values,
-                                   std::uint64_t dur_ns) {
+                                   const Event& event) {
   // Length-prefixed, so no two label-value tuples share a key whatever bytes they hold.
   key_.clear();
-  for (std::string_view v : values) {
+  const auto append = [this](std::string_view v) {
     const auto length = static_cast<std::uint32_t>(v.size());
     key_.append(reinterpret_cast<const char*>(&length), sizeof length);
     key_.append(v);
-  }
+  };
+  for (std::string_view v : values) append(v);
+  for (MetricLabel label : metric_labels_) append(metric_label_value(event, label));
   Series series{};
   if (const auto it = series_.find(std::string_view(key_)); it != series_.end()) {
     series = it->second;
@@ -71,15 +74,15 @@ void PrometheusSink::Kind::observe(std::initializer_list<std::string_view> value
     durations_overflow_.Increment();
     series = other();
   } else {
-    series = create(values);
+    series = create(values, event);
     series_.emplace(key_, series);
   }
   series.calls->Increment();
-  series.durations->Observe(static_cast<double>(dur_ns) / kNsPerSecond);
+  series.durations->Observe(static_cast<double>(event.dur_ns) / kNsPerSecond);
 }
 
 PrometheusSink::Kind::Series PrometheusSink::Kind::create(
-    std::initializer_list<std::string_view> values) {
+    std::initializer_list<std::string_view> values, const Event& event) {
   // Values that differ only in bytes that are not UTF-8 become one series, reached by two keys;
   // each key counts towards the limit, so a family never holds more series than that.
   auto value = values.begin();
@@ -87,6 +90,9 @@ PrometheusSink::Kind::Series PrometheusSink::Kind::create(
                             {"instance", instance_},
                             {"worker", to_valid_utf8(*value++)}};
   for (const std::string& name : varying_labels_) labels.emplace(name, to_valid_utf8(*value++));
+  for (MetricLabel label : metric_labels_) {
+    labels.emplace(metric_label_name(label), to_valid_utf8(metric_label_value(event, label)));
+  }
   return {&calls_.Add(labels), &durations_.Add(labels, duration_buckets())};
 }
 
@@ -95,6 +101,7 @@ PrometheusSink::Kind::Series PrometheusSink::Kind::other() {
     const std::string value(kOverflowLabelValue);
     prometheus::Labels labels{{"service", value}, {"instance", value}, {"worker", value}};
     for (const std::string& name : varying_labels_) labels.emplace(name, value);
+    for (MetricLabel label : metric_labels_) labels.emplace(metric_label_name(label), value);
     other_ = {&calls_.Add(labels), &durations_.Add(labels, duration_buckets())};
   }
   return other_;
@@ -135,14 +142,14 @@ void PrometheusSink::observe(const Event& event) {
       char status[16];
       const std::string_view status_text{
           status, std::to_chars(status, status + sizeof status, event.status).ptr};
-      http_.observe({service, worker, event.route, status_text}, event.dur_ns);
+      http_.observe({service, worker, event.route, status_text}, event);
       return;
     }
     case EventKind::kFn:
-      functions_.observe({service, worker, event.fn}, event.dur_ns);
+      functions_.observe({service, worker, event.fn}, event);
       return;
     case EventKind::kDb:
-      db_.observe({service, worker, event.db_vendor}, event.dur_ns);
+      db_.observe({service, worker, event.db_vendor}, event);
       return;
   }
 }

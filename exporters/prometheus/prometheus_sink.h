@@ -5,7 +5,8 @@
 //          {service, instance, worker, function}
 //   DB  -> profilis_db_queries_total, profilis_db_query_duration_seconds
 //          {service, instance, worker, db_vendor}
-// plus profilis_build_info{version} 1 and profilis_series_overflow_total{family}. The metrics live
+// and after those, the labels --metric-labels asks for (metric_labels.h), in its order; plus
+// profilis_build_info{version} 1 and profilis_series_overflow_total{family}. The metrics live
 // in a prometheus-cpp registry; the health families belong to the agent (agent/app/health_metrics).
 #pragma once
 
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "exporters/common/sink.h"
+#include "exporters/prometheus/metric_labels.h"
 
 namespace prometheus {
 class Counter;
@@ -47,6 +49,7 @@ struct PrometheusSinkOptions {
   std::string worker = {};  // empty: each event's pid
   std::string version = "unknown";
   std::size_t max_series_per_family = kMaxSeriesPerFamily;  // smaller in tests
+  std::vector<MetricLabel> metric_labels = {};              // --metric-labels, no repeats
 };
 
 class PrometheusSink : public Sink {
@@ -71,8 +74,9 @@ class PrometheusSink : public Sink {
          std::string_view calls_name, std::string_view calls_help, std::string_view durations_name,
          std::string_view durations_help, std::vector<std::string> varying_labels);
 
-    // `values`: service, worker, then the kind's own labels, in the order of `varying_labels`.
-    void observe(std::initializer_list<std::string_view> values, std::uint64_t dur_ns);
+    // `values`: service, worker, then the kind's own labels, in the order of `varying_labels`;
+    // the --metric-labels values are taken from `event`.
+    void observe(std::initializer_list<std::string_view> values, const Event& event);
 
    private:
     struct Series {
@@ -86,12 +90,13 @@ class PrometheusSink : public Sink {
       }
     };
 
-    Series create(std::initializer_list<std::string_view> values);
+    Series create(std::initializer_list<std::string_view> values, const Event& event);
     Series other();
 
     const std::string instance_;
     const std::size_t max_series_;
     const std::vector<std::string> varying_labels_;  // after "service" and "worker"
+    const std::vector<MetricLabel> metric_labels_;   // after those
     prometheus::Family<prometheus::Counter>& calls_;
     prometheus::Family<prometheus::Histogram>& durations_;
     prometheus::Counter& calls_overflow_;

@@ -151,7 +151,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadRun{"NothingToTrace",
                R"({"fn": ["x"]})",
                {"--config", "FILE"},
-               {"nothing to trace", "\"pid\" in a --config file"}},
+               {"nothing to trace", "\"pid\", \"binary\" or \"node\" in a --config file"}},
         // A flag that replaces a good value of the file is checked as a flag.
         BadRun{"BadFlagOverGoodFile",
                R"({"pid": [1], "duration": "10s"})",

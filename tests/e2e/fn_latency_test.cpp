@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/e2e/container_cgroup.h"
 #include "tests/e2e/json_lines.h"
 #include "tests/e2e/process.h"
 
@@ -403,42 +404,19 @@ class FnLatencyInContainerTest : public TracedRun {
 
   void TearDown() override {
     fixture_.reset();  // killed and reaped if still running: the cgroup is empty
-    std::error_code error;
-    if (!cgroup_.empty()) {
-      fs::remove(cgroup_, error);
-      fs::remove(cgroup_.parent_path(), error);
-    }
+    cgroup_.reset();
     ::unsetenv("PROFILIS_KUBELET_LOG_DIR");
   }
 
-  // The cgroup v2 hierarchy: alone at /sys/fs/cgroup, or beside v1's controllers (hybrid).
-  static fs::path unified_hierarchy() {
-    for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
-      if (fs::exists(fs::path(root) / "cgroup.procs") && !fs::exists(fs::path(root) / "tasks")) {
-        return root;
-      }
-    }
-    return {};
-  }
-
-  fs::path cgroup_;
+  std::unique_ptr<ContainerCgroup> cgroup_;
 };
 
 TEST_F(FnLatencyInContainerTest, EventsNameTheContainerAndPodOfTheirProcess) {
   PROFILIS_REQUIRE_ROOT();
-  const fs::path unified = unified_hierarchy();
-  ASSERT_FALSE(unified.empty()) << "no cgroup v2 hierarchy under /sys/fs/cgroup";
-  cgroup_ = unified / ("profilis-e2e-" + std::to_string(::getpid())) /
-            ("cri-containerd-" + std::string(kId) + ".scope");
-  std::error_code error;
-  fs::create_directories(cgroup_, error);
-  ASSERT_FALSE(error) << cgroup_ << ": " << error.message();
+  cgroup_ = std::make_unique<ContainerCgroup>("cri-containerd-" + std::string(kId) + ".scope");
   ASSERT_NO_FATAL_FAILURE(start_fixture(FN_FIXTURE_PIE));
-  {
-    std::ofstream procs(cgroup_ / "cgroup.procs");
-    procs << fixture_->pid() << std::flush;
-    ASSERT_TRUE(procs.good()) << "could not move the fixture into " << cgroup_;
-  }
+  const std::string failure = cgroup_->move_in(fixture_->pid());
+  ASSERT_TRUE(failure.empty()) << failure;
   const std::string cgroup_file =
       read_file("/proc/" + std::to_string(fixture_->pid()) + "/cgroup").value_or("");
   ASSERT_NE(cgroup_file.find(kId), std::string::npos) << cgroup_file;

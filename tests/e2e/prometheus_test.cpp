@@ -3,10 +3,13 @@
 // (a traced program with a new route at every request), and what the endpoint serves then.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -17,6 +20,7 @@
 #include "tests/common/exposition.h"
 #include "tests/common/http_client.h"
 #include "tests/common/promtool.h"
+#include "tests/e2e/container_cgroup.h"
 #include "tests/e2e/process.h"
 
 namespace profilis::e2e {
@@ -174,6 +178,74 @@ TEST_F(PrometheusEndpoint, FoldsLabelSetsBeyondTenThousandIntoOther) {
       "scrape of 20 000 series (10 001 of them histograms), gzip: %lld ms, %zu -> %zu bytes\n",
       static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()),
       text.size(), gzipped->body.size());
+  stop();
+}
+
+// --metric-labels: a traced process in a pod's container (a cgroup this test makes, named as
+// containerd's systemd driver names a BestEffort pod's; no /var/log/containers link, the pod found
+// by its uid in a /var/log/pods tree the test makes) has its pod's labels on every event family.
+class PrometheusEndpointInPod : public PrometheusEndpoint {
+ protected:
+  static constexpr const char* kId =
+      "8d6c4f1e2b3a59d7c0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
+  static constexpr const char* kUid = "4b1f2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+
+  void TearDown() override {
+    burst_.reset();  // killed and reaped if still running: the cgroup is empty
+    cgroup_.reset();
+    ::unsetenv("PROFILIS_KUBELET_LOG_DIR");
+    ::unsetenv("PROFILIS_KUBELET_PODS_DIR");
+  }
+
+  // The series of `family` with these labels and the pod's, in the serializer's (sorted) order.
+  static std::string in_pod(const std::string& family, std::map<std::string, std::string> own) {
+    own.insert({{"container_id", kId},
+                {"instance", "node-1"},
+                {"k8s_container", "app"},
+                {"k8s_namespace", "shop"},
+                {"k8s_pod", "web-0"},
+                {"service", "burst"},
+                {"worker", "w1"}});
+    std::string series = family + "{";
+    for (const auto& [name, value] : own) series += name + "=\"" + value + "\",";
+    series.back() = '}';
+    return series;
+  }
+
+  std::unique_ptr<ContainerCgroup> cgroup_;
+};
+
+TEST_F(PrometheusEndpointInPod, MetricLabelsAddThePodOfEachEventsProcess) {
+  PROFILIS_REQUIRE_ROOT();
+  ASSERT_NO_FATAL_FAILURE(start_burst("markers", 100));
+  cgroup_ = std::make_unique<ContainerCgroup>(
+      "kubepods-besteffort-pod4b1f2c3d_5e6f_4a7b_8c9d_0e1f2a3b4c5d.slice/cri-containerd-" +
+      std::string(kId) + ".scope");
+  const std::string failure = cgroup_->move_in(burst_->pid());
+  ASSERT_TRUE(failure.empty()) << failure;
+  const std::string pods = dir_.path() + "/pods";
+  std::filesystem::create_directories(pods + "/shop_web-0_" + kUid + "/app");
+  ASSERT_EQ(::setenv("PROFILIS_KUBELET_PODS_DIR", pods.c_str(), 1), 0);
+  const std::string no_links = dir_.path() + "/containers";  // not mounted
+  ASSERT_EQ(::setenv("PROFILIS_KUBELET_LOG_DIR", no_links.c_str(), 1), 0);
+
+  ASSERT_NO_FATAL_FAILURE(
+      start_agent({"--db", "none", "--service", "burst", "--instance", "node-1", "--worker", "w1",
+                   "--metric-labels", "k8s_namespace,k8s_pod,k8s_container,container_id"}));
+  ASSERT_NO_FATAL_FAILURE(run_burst());
+  const std::string text = metrics_after(300);
+  EXPECT_EQ(sample(text, in_pod("profilis_function_calls_total", {{"function", "burst_step"}})),
+            100.0)
+      << text;
+  EXPECT_EQ(sample(text, in_pod("profilis_db_queries_total", {{"db_vendor", "sqlite"}})), 100.0);
+  const auto requests = [&](const char* status) {
+    return sample(text, in_pod("profilis_http_requests_total",
+                               {{"route", "/burst/{id}"}, {"status", status}}));
+  };
+  EXPECT_EQ(requests("200").value_or(0) + requests("500").value_or(0), 100.0);
+  EXPECT_EQ(series_count(text, "profilis_http_requests_total"), 2u);  // 200 and 500
+  const auto result = testutil::promtool_check(text);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   stop();
 }
 

@@ -394,9 +394,18 @@ TEST(ParseCli, shouldRefuseNumbersInOtherSyntaxes) {
 }
 
 TEST(ParseCli, shouldParseSinkAndLabelOptions) {
-  const Options o = parse_with_target({"--jsonl-dir", "/tmp/out", "--jsonl-prefix", "trace",
-                                       "--service", "checkout", "-v"})
-                        .options;
+  const Options o =
+      parse_with_target({"--jsonl-dir", "/tmp/out", "--jsonl-prefix", "trace", "--service",
+                         "checkout", "--metric-labels", "k8s_namespace,k8s_pod", "-v"})
+          .options;
+  EXPECT_EQ(o.metric_labels,
+            (std::vector<MetricLabel>{MetricLabel::kK8sNamespace, MetricLabel::kK8sPod}));
+  EXPECT_EQ(parse_with_target({}).options.metric_labels, std::vector<MetricLabel>{});
+  const std::string message = usage_error_of([] {
+    parse_with_target({"--metric-labels", "k8s_pods"});
+  });
+  EXPECT_NE(message.find("--metric-labels: 'k8s_pods' is not a metric label"), std::string::npos)
+      << message;
   ASSERT_TRUE(o.jsonl_dir.has_value());
   EXPECT_EQ(*o.jsonl_dir, "/tmp/out");
   EXPECT_EQ(o.jsonl_prefix, "trace");

@@ -263,7 +263,7 @@ TEST(ConfigFile, shouldRefuseOutOfRangeNumbersInEveryNumericOption) {
 
 TEST(ConfigFile, shouldStillNeedSomethingToTrace) {
   EXPECT_CONTAINS(file_error(R"({"fn": ["x"]})"), "nothing to trace");
-  EXPECT_CONTAINS(file_error("{}"), "\"pid\" in a --config file");
+  EXPECT_CONTAINS(file_error("{}"), "\"pid\", \"binary\" or \"node\" in a --config file");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "agent/common/errors.h"
 #include "tests/unit/agent/app/usage_error_of.h"
@@ -159,6 +160,27 @@ TEST(ParseRingBufferSize, shouldRejectSizesTheKernelRefusesQuotingThem) {
     SCOPED_TRACE(text);
     const std::string message = usage_error_of([&] { (void)parse_ring_buffer_size(text); });
     EXPECT_NE(message.find(std::string("'") + text + "'"), std::string::npos) << message;
+  }
+}
+
+// ---- parse_metric_labels ----
+
+TEST(ParseMetricLabels, shouldAcceptACommaListInItsOrderWithoutRepeats) {
+  EXPECT_EQ(parse_metric_labels(""), std::vector<MetricLabel>{});
+  EXPECT_EQ(parse_metric_labels("k8s_pod,container_id,k8s_pod"),
+            (std::vector<MetricLabel>{MetricLabel::kK8sPod, MetricLabel::kContainerId}));
+  EXPECT_EQ(parse_metric_labels("container_id,k8s_namespace,k8s_pod,k8s_container").size(), 4u);
+}
+
+TEST(ParseMetricLabels, shouldRefuseAnUnknownNameWithTheValidOnesAndTheClosest) {
+  const std::string message = usage_error_of([] { parse_metric_labels("k8s_namespace,k8s_pods"); });
+  EXPECT_NE(message.find("'k8s_pods' is not a metric label (did you mean 'k8s_pod'?)"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("container_id, k8s_namespace, k8s_pod, k8s_container"), std::string::npos)
+      << message;
+  for (const char* text : {"pid", "k8s_pod,", ",k8s_pod", "K8S_POD", "k8s_pod k8s_namespace"}) {
+    EXPECT_FALSE(usage_error_of([&] { parse_metric_labels(text); }).empty()) << text;
   }
 }
 

@@ -28,6 +28,37 @@ TEST(ContainerId, shouldFindContainerdSystemdDriverOnCgroupV2) {
   EXPECT_EQ(parse(text), kId);
 }
 
+// The same with a Guaranteed pod (no QoS slice) and a BestEffort one.
+TEST(ContainerId, shouldFindContainerdSystemdDriverOnCgroupV2InEachQosClass) {
+  const std::string scope = std::string("/cri-containerd-") + kId + ".scope\n";
+  EXPECT_EQ(parse(std::string("0::/kubepods.slice/kubepods-") + kPodSlice + ".slice" + scope), kId);
+  EXPECT_EQ(parse(std::string("0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-") +
+                  kPodSlice + ".slice" + scope),
+            kId);
+}
+
+// containerd, cgroup v2, cgroupfs driver (k3s on a v2 host): the id is a bare directory.
+TEST(ContainerId, shouldFindContainerdCgroupfsDriverOnCgroupV2) {
+  EXPECT_EQ(parse(std::string("0::/kubepods/besteffort/pod4b1f2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d/") +
+                  kId + "\n"),
+            kId);
+  EXPECT_EQ(
+      parse(std::string("0::/kubepods/pod4b1f2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d/") + kId + "\n"),
+      kId);
+}
+
+// A hybrid host (Ubuntu 20.04, Debian 10 with systemd's default): v1 controllers with the
+// container's path, and the v2 line (systemd's tracking only) at the same place.
+TEST(ContainerId, shouldFindTheIdOnAHybridHost) {
+  const std::string pod =
+      std::string("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-") + kPodSlice +
+      ".slice/cri-containerd-" + kId + ".scope";
+  const std::string text = "12:freezer:" + pod + "\n11:pids:" + pod + "\n10:memory:" + pod +
+                           "\n4:cpu,cpuacct:" + pod + "\n1:name=systemd:" + pod + "\n0::" + pod +
+                           "\n";
+  EXPECT_EQ(parse(text), kId);
+}
+
 // containerd, cgroup v1, cgroupfs driver (k3s and older kubeadm clusters): a line per controller,
 // the id the last component.
 TEST(ContainerId, shouldFindContainerdCgroupfsDriverOnCgroupV1) {
@@ -68,6 +99,10 @@ TEST(ContainerId, shouldFindDocker) {
                          "\n0::/system.slice/containerd.service\n";
   EXPECT_EQ(parse(v1), kId);
   EXPECT_EQ(parse(std::string("0::/system.slice/docker-") + kId + ".scope\n"), kId);
+  // The systemd driver on cgroup v1 (Docker on CentOS 7 / RHEL 8).
+  const std::string scope = std::string("/system.slice/docker-") + kId + ".scope";
+  EXPECT_EQ(parse("11:pids:" + scope + "\n4:memory:" + scope + "\n1:name=systemd:" + scope + "\n"),
+            kId);
 }
 
 // podman: rootful (`machine.slice`), rootless (under the user's manager, with the `container`

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kId = "8d6c4f1e2b3a59d7c0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
 constexpr const char* kOtherId = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+constexpr const char* kUid = "4b1f2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 
 std::string log_name(const std::string& stem, const std::string& id = kId) {
   return stem + "-" + id + ".log";
@@ -69,6 +71,24 @@ TEST(KubeletLogs, shouldRejectOtherNames) {
   EXPECT_EQ(parse_container_log_name(upper), std::nullopt);
 }
 
+// Directory names as the kubelet makes them: namespace first, then pod, then uid (a UUID, or a
+// static pod's 32-hex hash).
+TEST(KubeletLogs, shouldParsePodLogDirectoryNames) {
+  EXPECT_EQ(parse_pod_log_dir_name(
+                "kube-system_coredns-5d78c9869d-x7k2p_4b1f2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+            (KubernetesPod{.pod_namespace = "kube-system",
+                           .pod = "coredns-5d78c9869d-x7k2p",
+                           .uid = "4b1f2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}));
+  EXPECT_EQ(
+      parse_pod_log_dir_name("kube-system_etcd-cp-1.example.com_5b4d0d5e9a3f3ab0f7a0b1d3c0e7d2f1"),
+      (KubernetesPod{.pod_namespace = "kube-system",
+                     .pod = "etcd-cp-1.example.com",
+                     .uid = "5b4d0d5e9a3f3ab0f7a0b1d3c0e7d2f1"}));
+  for (const char* name : {"kube-system_coredns", "a_b_c_d", "_pod_uid", "ns__uid", ""}) {
+    EXPECT_EQ(parse_pod_log_dir_name(name), std::nullopt) << name;
+  }
+}
+
 class KubernetesMetadataTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -84,8 +104,19 @@ class KubernetesMetadataTest : public ::testing::Test {
   }
   void file(const std::string& name) { std::ofstream(dir_ / name).put('\n'); }
 
+  // As the kubelet does: a pod's directory in /var/log/pods, a directory per container in it.
+  void pod_dir(const std::string& name, std::initializer_list<const char*> containers) {
+    fs::create_directories(pods_dir() / name);
+    for (const char* container : containers) {
+      fs::create_directory(pods_dir() / name / container);
+      std::ofstream(pods_dir() / name / container / "0.log").put('\n');
+    }
+  }
+  fs::path pods_dir() const { return dir_ / "pods"; }
+
   KubernetesMetadata metadata(std::chrono::seconds min_relist_interval = std::chrono::seconds(1)) {
-    return KubernetesMetadata(dir_, min_relist_interval, [this] { return now_; });
+    return KubernetesMetadata({.containers = dir_, .pods = pods_dir()}, min_relist_interval,
+                              [this] { return now_; });
   }
 
   fs::path dir_;
@@ -125,9 +156,49 @@ TEST_F(KubernetesMetadataTest, shouldRelistForANewContainerAtMostOncePerInterval
 }
 
 TEST_F(KubernetesMetadataTest, shouldFindNothingWithoutTheDirectory) {
-  KubernetesMetadata k8s(dir_ / "missing", std::chrono::seconds(1), [this] { return now_; });
+  KubernetesMetadata k8s({.containers = dir_ / "missing", .pods = dir_ / "missing"},
+                         std::chrono::seconds(1), [this] { return now_; });
   EXPECT_EQ(k8s.find(kId), std::nullopt);
   EXPECT_EQ(k8s.find("not an id"), std::nullopt);
+  EXPECT_EQ(k8s.find(kId, kUid), std::nullopt);
+}
+
+// No link for the container (not made yet, or /var/log/containers not mounted): its pod's uid
+// names the pod; a pod with one container directory names the container too.
+TEST_F(KubernetesMetadataTest, shouldFindThePodByItsUidWhenTheLinkIsMissing) {
+  pod_dir(std::string("shop_checkout-7f9c6b5d4-qz8mn_") + kUid, {"app"});
+  KubernetesMetadata k8s = metadata();
+  EXPECT_EQ(k8s.find(kId, kUid), container("checkout-7f9c6b5d4-qz8mn", "shop", "app"));
+  EXPECT_EQ(k8s.find(kId), std::nullopt);  // no uid: nothing to look for
+  EXPECT_EQ(k8s.find(kId, "5b4d0d5e9a3f3ab0f7a0b1d3c0e7d2f1"), std::nullopt);
+}
+
+// Several containers (a sidecar, an init container): which one is this is not known, so none is
+// named; the pod still is.
+TEST_F(KubernetesMetadataTest, shouldNameNoContainerOfAPodWithSeveral) {
+  pod_dir(std::string("shop_checkout-7f9c6b5d4-qz8mn_") + kUid, {"app", "istio-proxy"});
+  KubernetesMetadata k8s = metadata();
+  EXPECT_EQ(k8s.find(kId, kUid), container("checkout-7f9c6b5d4-qz8mn", "shop", ""));
+}
+
+// The link, when there, wins: it names the container whatever the pod holds.
+TEST_F(KubernetesMetadataTest, shouldPreferTheLinkToThePodDirectory) {
+  pod_dir(std::string("shop_checkout-7f9c6b5d4-qz8mn_") + kUid, {"app", "istio-proxy"});
+  link(log_name("checkout-7f9c6b5d4-qz8mn_shop_istio-proxy"));
+  KubernetesMetadata k8s = metadata();
+  EXPECT_EQ(k8s.find(kId, kUid), container("checkout-7f9c6b5d4-qz8mn", "shop", "istio-proxy"));
+  EXPECT_EQ(k8s.pod_listings(), 0u);
+}
+
+TEST_F(KubernetesMetadataTest, shouldRelistPodsForANewUidAtMostOncePerInterval) {
+  KubernetesMetadata k8s = metadata();
+  EXPECT_EQ(k8s.find(kId, kUid), std::nullopt);
+  pod_dir(std::string("shop_web-0_") + kUid, {"app"});
+  EXPECT_EQ(k8s.find(kId, kUid), std::nullopt);
+  EXPECT_EQ(k8s.pod_listings(), 1u);
+  now_ += std::chrono::seconds(1);
+  EXPECT_EQ(k8s.find(kId, kUid), container("web-0", "shop", "app"));
+  EXPECT_EQ(k8s.pod_listings(), 2u);
 }
 
 }  // namespace

@@ -11,21 +11,21 @@
 #include <utility>
 
 #include "profilis_records.h"
+#include "tests/unit/agent/pipeline/fake_proc.h"
 
 namespace profilis {
 namespace {
 
 constexpr std::int64_t kOffset = 1'000'000'000;
 
-ProcessLabels service_only(std::string service) {
-  ProcessLabels labels;
-  labels.service = std::move(service);
-  return labels;
+// No process is in it: every event is named by its record's comm.
+ProcessLabeler& no_processes() {
+  static ProcessLabeler labeler({.proc_root = "/nonexistent/proc"});
+  return labeler;
 }
 
 RecordDecoder decoder(SqlTextMode mode = SqlTextMode::kRedacted) {
-  return RecordDecoder({"fx_sleep_ms", "libstdcxx:throw"}, {{42, service_only("api")}}, kOffset,
-                       mode);
+  return RecordDecoder({"fx_sleep_ms", "libstdcxx:throw"}, no_processes(), kOffset, mode);
 }
 
 template <typename Record>
@@ -58,19 +58,16 @@ TEST(RecordDecoder, shouldDecodeARequestMarkerRecord) {
 }
 
 // A process's container and Kubernetes labels go into each of its events; an event reused for
-// another process (the reader reuses them) keeps none of them, and a pid with no labels is named by
-// its comm.
+// another process (the reader reuses them) keeps none of them, and a pid gone is named by its
+// record's comm.
 TEST(RecordDecoder, shouldLabelEventsWithTheirProcesssContainer) {
   const std::string id(64, 'a');
-  const RecordDecoder d({"fx_sleep_ms"},
-                        {{42,
-                          {.service = "checkout",
-                           .container_id = id,
-                           .k8s_namespace = "shop",
-                           .k8s_pod = "checkout-7f9c-qz8mn",
-                           .k8s_container = "app"}},
-                         {44, service_only("batch")}},
-                        kOffset);
+  FakeProc proc;
+  proc.process(42, "checkout", "0::/system.slice/docker-" + id + ".scope\n");
+  proc.log_link("checkout-7f9c-qz8mn_shop_app-" + id + ".log");
+  proc.process(44, "batch", "0::/system.slice/cron.service\n");
+  ProcessLabeler labeler(proc.options());
+  const RecordDecoder d({"fx_sleep_ms"}, labeler, kOffset);
   profilis_fn_record r;
   fill_header(r, PROFILIS_RECORD_FN);
   r.fn_id = 0;
@@ -127,7 +124,7 @@ TEST(RecordDecoder, shouldReadAConstantMarkerNameFromItsObjectFile) {
   MarkerStrings strings;
   const auto id = strings.add(path, {{.start = 0x5000, .end = 0x6000, .file_offset = 0}});
   std::filesystem::remove(path);  // the open file stays readable
-  const RecordDecoder with_strings({}, {}, kOffset, SqlTextMode::kRedacted, &strings);
+  const RecordDecoder with_strings({}, no_processes(), kOffset, SqlTextMode::kRedacted, &strings);
   profilis_named_fn_record r;
   fill_header(r, PROFILIS_RECORD_NAMED_FN);
   r.name_object = id;
@@ -164,7 +161,7 @@ class MarkerObjectTest : public ::testing::Test {
   }
   RecordDecoder with_strings(SqlTextMode mode = SqlTextMode::kRedacted,
                              std::uint32_t sql_max_bytes = 256) const {
-    return RecordDecoder({}, {}, kOffset, mode, &strings_, sql_max_bytes);
+    return RecordDecoder({}, no_processes(), kOffset, mode, &strings_, sql_max_bytes);
   }
 
   MarkerStrings strings_;

@@ -235,6 +235,88 @@ TEST(PrometheusSink, shouldUseThePidAsWorkerWhenNoneIsGiven) {
   EXPECT_EQ(workers, (std::set<std::string>{"4242", "77"}));
 }
 
+// --metric-labels: each event family gets the fields asked for, in every series; an event of a
+// process outside Kubernetes has them empty.
+class PrometheusSinkMetricLabelsTest : public ::testing::Test {
+ protected:
+  static Event in_pod(Event e, std::string pod) {
+    e.container_id = std::string(64, 'a');
+    e.k8s_namespace = "shop";
+    e.k8s_pod = std::move(pod);
+    e.k8s_container = "app";
+    return e;
+  }
+  void write(std::vector<Event> events) { sink_.write(events); }
+  std::vector<prometheus::MetricFamily> collect_families() const { return registry_.Collect(); }
+
+  prometheus::Registry registry_;
+  PrometheusSink sink_{registry_,
+                       {.instance = "host-1",
+                        .worker = "w1",
+                        .max_series_per_family = 2,
+                        .metric_labels = {MetricLabel::kK8sNamespace, MetricLabel::kK8sPod}}};
+};
+
+TEST_F(PrometheusSinkMetricLabelsTest, shouldAddTheAskedFieldsToEveryEventFamily) {
+  write({in_pod(req_event(), "web-0"), in_pod(fn_event(), "web-0"), in_pod(db_event(), "web-0")});
+  const auto families = collect_families();
+  const Labels common = {{"service", "api"},
+                         {"instance", "host-1"},
+                         {"worker", "w1"},
+                         {"k8s_namespace", "shop"},
+                         {"k8s_pod", "web-0"}};
+  auto with = [&](Labels own) {
+    own.insert(common.begin(), common.end());
+    return own;
+  };
+  EXPECT_EQ(series(family_named(families, "profilis_http_requests_total"),
+                   with({{"route", "/users/{id}"}, {"status", "404"}}))
+                .counter.value,
+            1);
+  EXPECT_EQ(series(family_named(families, "profilis_function_duration_seconds"),
+                   with({{"function", "handle(int)"}}))
+                .histogram.sample_count,
+            1u);
+  EXPECT_EQ(series(family_named(families, "profilis_db_queries_total"),
+                   with({{"db_vendor", "postgresql"}}))
+                .counter.value,
+            1);
+}
+
+TEST_F(PrometheusSinkMetricLabelsTest, shouldGiveEmptyValuesOutsideKubernetes) {
+  write({fn_event()});
+  const auto calls = family_named(collect_families(), "profilis_function_calls_total");
+  ASSERT_EQ(calls.metric.size(), 1u);
+  const Labels labels = labels_of(calls.metric[0]);
+  EXPECT_EQ(labels.at("k8s_namespace"), "");
+  EXPECT_EQ(labels.at("k8s_pod"), "");
+  EXPECT_EQ(labels.count("container_id"), 0u);  // not asked for
+}
+
+// Each pod is a series of its own, so the limit counts pods too; the fold covers the added labels.
+TEST_F(PrometheusSinkMetricLabelsTest, shouldKeepTheSeriesLimitWithTheAddedLabels) {
+  write({in_pod(fn_event(), "web-0"), in_pod(fn_event(), "web-1"), in_pod(fn_event(), "web-2"),
+         in_pod(fn_event(), "web-0")});
+  const auto families = collect_families();
+  const auto calls = family_named(families, "profilis_function_calls_total");
+  ASSERT_EQ(calls.metric.size(), 3u);  // web-0, web-1 and __other__
+  const Labels other = {{"service", "__other__"},       {"instance", "__other__"},
+                        {"worker", "__other__"},        {"function", "__other__"},
+                        {"k8s_namespace", "__other__"}, {"k8s_pod", "__other__"}};
+  EXPECT_EQ(series(calls, other).counter.value, 1);
+  const auto overflow = family_named(families, "profilis_series_overflow_total");
+  EXPECT_EQ(series(overflow, {{"family", "profilis_function_calls_total"}}).counter.value, 1);
+}
+
+// The key of a series has the added values: two pods never share one, whatever their names.
+TEST_F(PrometheusSinkMetricLabelsTest, shouldNotConfuseAddedLabelsThatConcatenateAlike) {
+  Event first = in_pod(fn_event("a"), "b");
+  Event second = in_pod(fn_event("ab"), "");
+  first.k8s_namespace = second.k8s_namespace = "";
+  write({first, second});
+  EXPECT_EQ(family_named(collect_families(), "profilis_function_calls_total").metric.size(), 2u);
+}
+
 TEST(PrometheusSink, shouldShareFamiliesWithAnotherSinkOnTheSameRegistry) {
   prometheus::Registry registry;
   PrometheusSink first(registry, {.instance = "i", .worker = "w"});
