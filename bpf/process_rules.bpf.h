@@ -86,7 +86,8 @@ int BPF_PROG(process_exec, struct task_struct *task)
 	__builtin_memcpy(comm, task->comm, PROFILIS_COMM_LEN);
 	__u8 decided = PROFILIS_PID_TRACED;
 	if (rules->hold_new ||
-	    (rules->include_count > 0 && !matches_any(rules->include, rules->include_count, comm)) ||
+	    (rules->include_count > 0 &&
+	     !matches_any(rules->include, rules->include_count, comm)) ||
 	    matches_any(rules->exclude, rules->exclude_count, comm))
 		decided = PROFILIS_PID_EXCLUDED;
 	bpf_map_update_elem(&target_pids, &pid, &decided, BPF_ANY);
@@ -111,7 +112,8 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
 }
 
 /* The last thread of a process: its verdict goes, so that the map holds live processes only and a
- * reused pid starts afresh. Per-thread state lives in task storage, which the kernel frees itself. */
+ * reused pid starts afresh. Per-thread state lives in task storage, which the kernel frees itself.
+ */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *task)
 {

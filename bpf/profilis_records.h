@@ -88,9 +88,10 @@ enum profilis_pid_verdict {
 
 /* Which processes every program traces (each BPF object's trace_mode). */
 enum profilis_trace_mode {
-	PROFILIS_TRACE_NONE = 0,     /* stopped, or not started */
-	PROFILIS_TRACE_LISTED = 1,   /* --pid: the processes the filter says are traced */
-	PROFILIS_TRACE_UNLISTED = 2, /* --binary, --node: every process the filter does not exclude */
+	PROFILIS_TRACE_NONE = 0,   /* stopped, or not started */
+	PROFILIS_TRACE_LISTED = 1, /* --pid: the processes the filter says are traced */
+	PROFILIS_TRACE_UNLISTED =
+	    2, /* --binary, --node: every process the filter does not exclude */
 };
 
 /* The --include-comm / --exclude-comm globs, applied in the kernel at every exec so that a new
@@ -100,8 +101,8 @@ enum profilis_trace_mode {
 #define PROFILIS_COMM_GLOB_MAX 32
 #define PROFILIS_MAX_COMM_GLOBS 8
 struct profilis_comm_glob {
-	__u32 star;       /* positions holding a '*' (runs of stars collapsed to one) */
-	__u32 accept;     /* the position after the last character: a whole match */
+	__u32 star;	  /* positions holding a '*' (runs of stars collapsed to one) */
+	__u32 accept;	  /* the position after the last character: a whole match */
 	__u32 match[256]; /* per character: positions a '?' or that character holds */
 };
 

@@ -81,7 +81,6 @@ TASK_STORAGE(pair_spans, struct span_stack);
 TASK_STORAGE(req_frames, struct req_stack);
 TASK_STORAGE(db_frames, struct db_stack);
 
-
 /* Indexed by marker object id - 1 (the attach cookie of every marker probe): the read-only memory
  * whose strings the agent reads itself. */
 struct {
@@ -94,10 +93,10 @@ struct {
 /* The calling thread's pid_tgid (bpf_get_current_pid_tgid) while tracing, else 0. */
 static __always_inline __u64 traced_thread(void)
 {
-	/* Under --pid these probes are attached per traced process, so the kernel already filters by
-	 * process: the mode alone, in memory the agent maps, saves a hash lookup per hit
-	 * (bench/usdt_overhead.sh measures it). Attached to a file for every process, they ask the pid
-	 * filter. */
+	/* Under --pid these probes are attached per traced process, so the kernel already filters
+	 * by process: the mode alone, in memory the agent maps, saves a hash lookup per hit
+	 * (bench/usdt_overhead.sh measures it). Attached to a file for every process, they ask the
+	 * pid filter. */
 	__u32 mode = trace_mode;
 	if (mode == PROFILIS_TRACE_LISTED)
 		return bpf_get_current_pid_tgid();
