@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes with libFuzzer under ASan and UBSan, each target for a bounded time: the SQL normalizer
-# (tests/fuzz/sql_normalize_fuzz.cpp) and the --config parser (tests/fuzz/config_fuzz.cpp).
+# (tests/fuzz/sql_normalize_fuzz.cpp), the --config parser (tests/fuzz/config_fuzz.cpp) and the
+# USDT note argument parser (tests/fuzz/usdt_arguments_fuzz.cpp).
 # Usage: scripts/fuzz.sh [SECONDS_EACH [BUILD_DIR [TARGET...]]]
-#   defaults: 20 seconds, build/fuzz, every target (sql_normalize config)
+#   defaults: 20 seconds, build/fuzz, every target (sql_normalize config usdt_arguments)
 # Needs clang with libFuzzer (Debian: clang-14 and libclang-rt-14-dev). Exits nonzero on a crash,
 # leaving the crashing input in BUILD_DIR/TARGET/artifacts/.
 set -euo pipefail
@@ -10,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 build=${2:-$root/build/fuzz}
 targets=("${@:3}")
-[[ ${#targets[@]} -gt 0 ]] || targets=(sql_normalize config)
+[[ ${#targets[@]} -gt 0 ]] || targets=(sql_normalize config usdt_arguments)
 cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++ || true)}
 if [[ -z "$cxx" ]]; then
   echo "fuzz: no clang++ found (set CXX_FUZZ)" >&2
@@ -51,6 +52,21 @@ config_seeds() {
 {"pid": [4242], "fn": ["api::*"], "jsonl-dir": "/var/log/profilis", "console": true, "prometheus": "127.0.0.1:9464", "duration": "10m"}
 {"pid": 99999999999999999999999, "queue-size": -1, "duration": "1e3s", "jsonl_dir": 5}
 {"pid": [1, [2, {"a": null}]], "console": false, "fn": [], "help": true}
+SEEDS
+}
+
+# The USDT note argument parser: what a note of any file a process maps may say.
+usdt_arguments_sources=(agent/inspect/usdt_arguments.cpp tests/fuzz/usdt_arguments_fuzz.cpp)
+usdt_arguments_support=()
+usdt_arguments_max_len=512
+# Seeds: the forms GCC writes on x86-64 (from python3.11 and postgres notes), and refused ones.
+usdt_arguments_seeds() {
+  cat <<'SEEDS'
+8@%rbp 8@%r12 -4@%eax
+-4@%edi 8@-8(%rbp) 4@16(%rsp) -4@$-5 2@%ax 1@%dil
+8@-144(%rbp) -1@%sil 8@(%rdi) %rdi -8(%rbp) 4@$0x10
+-8@40+CheckpointStats(%rip) 8@%fs:40 8@(%rax,%rbx,8)
+1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al
 SEEDS
 }
 

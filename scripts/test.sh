@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is needed, checks formatting, builds, runs
 # unit and end-to-end tests, then builds and runs them again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and fuzzes the SQL normalizer and the config parser for a bounded time. End-to-end tests need root; with CI=true they fail instead of skipping.
+# UndefinedBehaviorSanitizer, and fuzzes the SQL normalizer, the config parser and the USDT argument parser for a bounded time. End-to-end tests need root; with CI=true they fail instead of skipping.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -19,6 +19,6 @@ bash scripts/build.sh "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DPROFILIS_SAN
 echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build-asan" --output-on-failure --timeout 300
-echo "== fuzzing the SQL normalizer and the config parser (libFuzzer, ASan, UBSan)"
+echo "== fuzzing the SQL normalizer, the config parser and the USDT argument parser (libFuzzer, ASan, UBSan)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" "$root/build-fuzz"
 echo "== all tests passed"
