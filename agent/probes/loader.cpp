@@ -13,6 +13,7 @@
 
 #include "agent/common/errors.h"
 #include "agent/probes/deferred_detach.h"
+#include "agent/probes/usdt_attach.h"
 #include "db_latency_bpf.skel.h"
 #include "fn_latency_bpf.skel.h"
 #include "usdt_probes_bpf.skel.h"
@@ -104,6 +105,7 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
     for (bpf_program* program : {db->progs.db_entry, db->progs.db_return}) {
       set_uprobe_multi_attach_type(program);
     }
+    set_usdt_attach_type(db->obj);
   }
   if (int err = db_latency_bpf::load(db.get())) {
     throw_libbpf("cannot load the database-latency BPF programs into the kernel", -err);
@@ -120,6 +122,7 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
           usdt->progs.fn_end_regs, usdt->progs.db_begin_regs, usdt->progs.db_end_regs}) {
       set_uprobe_multi_attach_type(program);
     }
+    set_usdt_attach_type(usdt->obj);
   }
   if (int err = usdt_probes_bpf::load(usdt.get())) {
     throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
@@ -234,6 +237,10 @@ void BpfPrograms::attach_postgres_server(const std::string& path, const std::str
   const std::pair<bpf_program*, const char*> probes[] = {
       {db_->progs.pg_query_start, "query__start"}, {db_->progs.pg_query_done, "query__done"}};
   for (const auto& [prog, name] : probes) {
+    if (multi_) {
+      usdt_links_.attach(prog, db_->maps.__bpf_usdt_specs, -1, path, "postgresql", name, 0, label);
+      continue;
+    }
     bpf_link* link = bpf_program__attach_usdt(prog, -1, path.c_str(), "postgresql", name, nullptr);
     if (!link) {
       throw_libbpf(std::string("cannot attach USDT postgresql:") + name + " in " + label, errno);
@@ -245,6 +252,11 @@ void BpfPrograms::attach_postgres_server(const std::string& path, const std::str
 void BpfPrograms::attach_usdt(bpf_program* program, pid_t pid, const std::string& path,
                               const std::string& provider, const std::string& name,
                               std::uint64_t cookie, const std::string& label) {
+  if (multi_) {
+    usdt_links_.attach(program, usdt_->maps.__bpf_usdt_specs, pid, path, provider, name, cookie,
+                       label);
+    return;
+  }
   LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
   bpf_link* link =
       bpf_program__attach_usdt(program, pid, path.c_str(), provider.c_str(), name.c_str(), &opts);
@@ -357,6 +369,7 @@ void BpfPrograms::detach_all() {
   tracepoint_links_.clear();
   close_concurrently(std::move(multi_links_));
   multi_links_.clear();
+  usdt_links_.clear();
   if (links_.empty()) return;
   // The kernel takes ~0.1 s per probe, one at a time: on every way out, errors included, a child
   // process pays that after the agent has exited, and these closes are cheap.

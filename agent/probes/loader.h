@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/probes/uprobe_multi_link.h"
+#include "agent/probes/usdt_attach.h"
 #include "agent/targets/usdt_targets.h"
 #include "profilis_records.h"
 
@@ -97,7 +98,9 @@ class BpfPrograms {
   void detach_all();
 
   int ring_buffer_fd() const;
-  std::size_t link_count() const { return links_.size() + multi_links_.size(); }
+  std::size_t link_count() const {
+    return links_.size() + multi_links_.size() + usdt_links_.size();
+  }
   // Whether uprobes go through uprobe-multi links (one per file and program) rather than one
   // perf-event link each, decided once at load.
   bool uses_multi_links() const { return multi_; }
@@ -131,6 +134,7 @@ class BpfPrograms {
   std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::vector<UprobeMultiLink> multi_links_;
+  UsdtLinks usdt_links_;  // USDT probes, by uprobe-multi link when multi_
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> tracepoint_links_;
   bool multi_ = false;
 };
