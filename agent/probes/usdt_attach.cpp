@@ -94,7 +94,10 @@ void UsdtLinks::attach(bpf_program* program, bpf_map* specs, pid_t pid, const st
                        const std::string& label) {
   const std::string probe = "USDT probe " + provider + ":" + name + " in " + label;
   UsdtSpecTable& table = tables_.try_emplace(specs, specs).first->second;
-  std::vector<std::uint64_t> offsets, cookies, semaphores;
+  const int program_fd = bpf_program__fd(program);
+  Link& link = links_[{program_fd, path, pid}];
+  auto offsets = link.offsets, cookies = link.cookies, semaphores = link.semaphores;
+  const std::size_t before = offsets.size();
   for (const UsdtNote& note : notes_of(path)) {
     if (note.provider != provider || note.name != name) continue;
     const UsdtArguments arguments = parse_usdt_arguments(note.arguments);
@@ -107,12 +110,18 @@ void UsdtLinks::attach(bpf_program* program, bpf_map* specs, pid_t pid, const st
     cookies.push_back(table.id_of(arguments.arguments, cookie, probe));
     semaphores.push_back(note.semaphore_offset.value_or(0));
   }
-  if (offsets.empty())
+  if (offsets.size() == before) {
     throw RuntimeError("cannot attach " + probe + ": the file has no such probe");
-  links_.emplace_back(
-      bpf_program__fd(program), path,
+  }
+  // The old link goes first: while both were attached, a hit would run the program twice.
+  link.link.reset();
+  link.link.emplace(
+      program_fd, path,
       UprobeMultiSites{.offsets = offsets, .cookies = cookies, .ref_ctr_offsets = semaphores}, pid,
       false, probe);
+  link.offsets = std::move(offsets);
+  link.cookies = std::move(cookies);
+  link.semaphores = std::move(semaphores);
 }
 
 }  // namespace profilis

@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "agent/inspect/usdt_arguments.h"
@@ -42,13 +44,15 @@ class UsdtSpecTable {
   std::map<std::string, std::uint32_t> ids_;  // by the spec's bytes
 };
 
-// Every USDT probe attached this way, and what attaching them needs.
+// Every USDT probe attached this way: one link per program, file and pid, and what attaching
+// them needs.
 class UsdtLinks {
  public:
-  // `program` at every site of `provider`:`name` in the file at `path`, by one link, for `pid`
-  // only (-1: every process running the file), each site's semaphore raised while attached;
-  // `specs` is the __bpf_usdt_specs map of `program`'s object. Throws RuntimeError (UsageError
-  // when the file does not declare the probe) naming the probe and `label`.
+  // `program` at every site of `provider`:`name` in the file at `path`, for `pid` only (-1: every
+  // process running the file), each site's semaphore raised while attached; `specs` is the
+  // __bpf_usdt_specs map of `program`'s object. A second probe for the same program, file and pid
+  // replaces their link by one with the sites of both. Throws RuntimeError naming the probe and
+  // `label`.
   void attach(bpf_program* program, bpf_map* specs, pid_t pid, const std::string& path,
               const std::string& provider, const std::string& name, std::uint64_t cookie,
               const std::string& label);
@@ -57,12 +61,18 @@ class UsdtLinks {
   void clear() { links_.clear(); }
 
  private:
+  // What one link holds, kept to make it again with more sites.
+  struct Link {
+    std::vector<std::uint64_t> offsets, cookies, semaphores;
+    std::optional<UprobeMultiLink> link;
+  };
+
   const std::vector<UsdtNote>& notes_of(const std::string& path);
 
   std::map<bpf_map*, UsdtSpecTable> tables_;
   std::string notes_path_;  // the last file read: a file's probes are attached one after another
   std::vector<UsdtNote> notes_;
-  std::vector<UprobeMultiLink> links_;
+  std::map<std::tuple<int, std::string, pid_t>, Link> links_;  // by program fd, path and pid
 };
 
 }  // namespace profilis

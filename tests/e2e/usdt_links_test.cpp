@@ -151,5 +151,42 @@ TEST(UsdtLinks, LibbpfsPerfEventUprobesWhenUprobeMultiIsOff) {
   });
 }
 
+// Three point probes of one file are one program's: one link holds the sites of all three, and
+// each keeps its own name (the spec's cookie).
+TEST(UsdtLinks, ProbesOfOneFileAndProgramShareOneLink) {
+  PROFILIS_REQUIRE_ROOT();
+  if (!kernel_has_uprobe_multi()) GTEST_SKIP() << "kernel older than 6.6: no uprobe-multi links";
+  TempDir dir;
+  const std::string log = dir.path() + "/log.jsonl";
+  Process fixture({USDT_SDT_FIXTURE, log});
+  ASSERT_TRUE(fixture.wait_for_stderr(": ready", kTimeout)) << fixture.err();
+  const std::vector<std::string> names = {"fixture:tick", "fixture:work__start",
+                                          "fixture:work__done"};
+  std::vector<std::string> argv = {
+      PROFILIS_AGENT_BIN, "--pid", std::to_string(fixture.pid()), "--db", "none", "--console"};
+  for (const auto& name : names) argv.insert(argv.end(), {"--usdt", name});
+  Process agent(argv);
+  ASSERT_TRUE(agent.wait_for_stderr("profilis-agent: tracing", kTimeout)) << agent.err();
+  const auto links = bpf_links_of(agent.pid());
+  ASSERT_EQ(links.size(), 1u);
+  const std::string& info = links.begin()->second;
+  EXPECT_EQ(links.begin()->first, "uprobe_multi") << info;
+  EXPECT_NE(info.find("uprobe_cnt:\t3\n"), std::string::npos) << info;
+
+  ASSERT_TRUE(fixture.write_stdin("go\n"));
+  fixture.close_stdin();
+  const ExitStatus done = fixture.wait(kTimeout);
+  EXPECT_TRUE(done.exited() && done.code == 0) << done.describe() << fixture.err();
+  if (!agent.wait_for_stderr("all traced processes exited", kTimeout)) agent.signal(SIGINT);
+  const ExitStatus stopped = agent.wait(kTimeout);
+  EXPECT_TRUE(stopped.exited() && stopped.code == 0) << stopped.describe() << agent.err();
+  std::map<std::string, int> events;
+  for (const Json& event : parse_json_lines(agent.out(), "agent stdout")) {
+    ++events[event.value("fn", "")];
+  }
+  for (const auto& name : names) EXPECT_GT(events[name], 0) << name;
+  EXPECT_EQ(events.size(), names.size());
+}
+
 }  // namespace
 }  // namespace profilis::e2e
