@@ -367,9 +367,9 @@ void close_concurrently(std::vector<UprobeMultiLink> links) {
 
 void BpfPrograms::detach_all() {
   tracepoint_links_.clear();
+  for (auto& link : usdt_links_.release()) multi_links_.push_back(std::move(link));
   close_concurrently(std::move(multi_links_));
   multi_links_.clear();
-  usdt_links_.clear();
   if (links_.empty()) return;
   // The kernel takes ~0.1 s per probe, one at a time: on every way out, errors included, a child
   // process pays that after the agent has exited, and these closes are cheap.

@@ -124,4 +124,13 @@ void UsdtLinks::attach(bpf_program* program, bpf_map* specs, pid_t pid, const st
   link.semaphores = std::move(semaphores);
 }
 
+std::vector<UprobeMultiLink> UsdtLinks::release() {
+  std::vector<UprobeMultiLink> links;
+  for (auto& [key, link] : links_) {
+    if (link.link) links.push_back(*std::move(link.link));
+  }
+  links_.clear();
+  return links;
+}
+
 }  // namespace profilis

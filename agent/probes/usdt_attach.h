@@ -58,7 +58,8 @@ class UsdtLinks {
               const std::string& label);
 
   std::size_t size() const { return links_.size(); }
-  void clear() { links_.clear(); }
+  // Every link, handed over to be closed (side by side); none is left here.
+  std::vector<UprobeMultiLink> release();
 
  private:
   // What one link holds, kept to make it again with more sites.
