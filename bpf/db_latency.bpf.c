@@ -22,11 +22,11 @@ int BPF_KPROBE(db_entry)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id;
+	__u32 pid = id >> 32;
 	if (!is_target(pid))
 		return 0;
-	struct db_thread fresh = {};
-	struct db_thread *t = lookup_or_create(&db_threads, tid, &fresh);
+	struct db_thread *t = bpf_task_storage_get(&db_threads, bpf_get_current_task_btf(), 0,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t) {
 		increment_counter(PROFILIS_DROP_NO_STACK);
 		return 0;
@@ -49,10 +49,10 @@ int BPF_KRETPROBE(db_return)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id;
+	__u32 pid = id >> 32;
 	if (!is_target(pid))
 		return 0;
-	struct db_thread *t = bpf_map_lookup_elem(&db_threads, &tid);
+	struct db_thread *t = bpf_task_storage_get(&db_threads, bpf_get_current_task_btf(), 0, 0);
 	if (!t || t->depth == 0) { /* its entry came before the agent attached */
 		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;

@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include "ring_records.bpf.h"
 #include "shared_maps.bpf.h"
+#include "process_rules.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -23,25 +24,19 @@ struct call_stack {
 	struct frame frames[PROFILIS_MAX_DEPTH];
 };
 
+/* Per thread, in the task itself: freed by the kernel when the thread exits, so a reused thread id
+ * never finds a dead thread's open calls, and thread churn cannot fill a map. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PROFILIS_MAX_THREADS);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct call_stack);
 } open_calls SEC(".maps");
 
-/* A call_stack is larger than the BPF stack, so new ones are copied from this zeroed slot. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct call_stack);
-} empty_stack SEC(".maps");
-
-static __always_inline struct call_stack *stack_of(__u32 tid)
+static __always_inline struct call_stack *stack_of(int create)
 {
-	__u32 zero = 0;
-	return lookup_or_create(&open_calls, tid, bpf_map_lookup_elem(&empty_stack, &zero));
+	return bpf_task_storage_get(&open_calls, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
 /* A call whose return address slot already holds the uretprobe trampoline is a tail call chained
@@ -89,10 +84,10 @@ int BPF_KPROBE(fn_entry)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id;
+	__u32 pid = id >> 32;
 	if (!is_target(pid))
 		return 0;
-	struct call_stack *st = stack_of(tid);
+	struct call_stack *st = stack_of(1);
 	if (!st) {
 		increment_counter(PROFILIS_DROP_NO_STACK);
 		return 0;
@@ -117,10 +112,10 @@ int BPF_KRETPROBE(fn_return)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id;
+	__u32 pid = id >> 32;
 	if (!is_target(pid))
 		return 0;
-	struct call_stack *st = bpf_map_lookup_elem(&open_calls, &tid);
+	struct call_stack *st = stack_of(0);
 	if (!st) {
 		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;

@@ -13,7 +13,9 @@
 /* Threads with open calls tracked at once; the map is LRU, so dead threads age out instead of
  * filling it. */
 #define PROFILIS_MAX_THREADS 8192
-#define PROFILIS_MAX_TARGET_PIDS 1024
+/* Processes the pid filter holds a verdict for at once: the targets, or under --node/--binary
+ * every live process that was excluded or seen to exec (entries go when the process exits). */
+#define PROFILIS_MAX_TARGET_PIDS 32768
 
 /* SQL text read from the traced process: at most this much (the agent may ask for less). */
 #define PROFILIS_SQL_MAX 1024
@@ -76,6 +78,56 @@ enum profilis_db_api {
 	PROFILIS_SQ_STEP,
 	PROFILIS_SQ_RESET,
 	PROFILIS_SQ_FINALIZE,
+};
+
+/* A process's entry in the pid filter (target_pids). */
+enum profilis_pid_verdict {
+	PROFILIS_PID_TRACED = 1,
+	PROFILIS_PID_EXCLUDED = 2,
+};
+
+/* Which processes every program traces (each BPF object's trace_mode). */
+enum profilis_trace_mode {
+	PROFILIS_TRACE_NONE = 0,     /* stopped, or not started */
+	PROFILIS_TRACE_LISTED = 1,   /* --pid: the processes the filter says are traced */
+	PROFILIS_TRACE_UNLISTED = 2, /* --binary, --node: every process the filter does not exclude */
+};
+
+/* The --include-comm / --exclude-comm globs, applied in the kernel at every exec so that a new
+ * process is traced, or not, from its first instruction. Only '*' and '?' are special. The agent
+ * compiles each glob into position masks (a bit-parallel automaton: bit j set = the glob's first j
+ * characters match so far), which the kernel runs in a loop of at most 15 steps per glob. */
+#define PROFILIS_COMM_GLOB_MAX 32
+#define PROFILIS_MAX_COMM_GLOBS 8
+struct profilis_comm_glob {
+	__u32 star;       /* positions holding a '*' (runs of stars collapsed to one) */
+	__u32 accept;     /* the position after the last character: a whole match */
+	__u32 match[256]; /* per character: positions a '?' or that character holds */
+};
+
+struct profilis_process_rules {
+	__u32 include_count;
+	__u32 exclude_count;
+	/* Set with --include-container: a new process is excluded until the agent has read its
+	 * cgroup and lets it in. */
+	__u32 hold_new;
+	__u32 _pad;
+	struct profilis_comm_glob include[PROFILIS_MAX_COMM_GLOBS];
+	struct profilis_comm_glob exclude[PROFILIS_MAX_COMM_GLOBS];
+};
+
+/* What the kernel tells the agent about processes under --node/--binary, on a ring of its own. */
+enum profilis_process_notice_kind {
+	PROFILIS_PROCESS_EXEC = 1,
+	PROFILIS_PROCESS_EXIT = 2,
+};
+
+struct profilis_process_notice {
+	__u32 kind; /* enum profilis_process_notice_kind */
+	__u32 pid;
+	__u32 verdict; /* enum profilis_pid_verdict given at exec */
+	__u32 _pad;
+	char comm[PROFILIS_COMM_LEN];
 };
 
 /* Index into the per-CPU `counters` array: why records were not produced or lost, and how many

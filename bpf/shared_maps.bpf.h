@@ -12,12 +12,18 @@ struct {
 	__uint(max_entries, 8 << 20); /* the agent resizes it before load */
 } events SEC(".maps");
 
+/* tgid → enum profilis_pid_verdict. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PROFILIS_MAX_TARGET_PIDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, __u8);
 } target_pids SEC(".maps");
+
+/* enum profilis_trace_mode, set by the agent in every object: a load from memory it maps, no map
+ * lookup. */
+volatile __u32 trace_mode = PROFILIS_TRACE_NONE;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -35,7 +41,13 @@ static __always_inline void increment_counter(__u32 counter)
 
 static __always_inline int is_target(__u32 pid)
 {
-	return bpf_map_lookup_elem(&target_pids, &pid) != 0;
+	__u32 mode = trace_mode;
+	if (mode == PROFILIS_TRACE_NONE)
+		return 0;
+	__u8 *verdict = bpf_map_lookup_elem(&target_pids, &pid);
+	if (verdict)
+		return *verdict == PROFILIS_PID_TRACED;
+	return mode == PROFILIS_TRACE_UNLISTED;
 }
 
 /* The per-thread entry of `map` for `tid`, created from `empty` (a value too large for the BPF

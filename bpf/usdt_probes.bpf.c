@@ -81,10 +81,6 @@ TASK_STORAGE(pair_spans, struct span_stack);
 TASK_STORAGE(req_frames, struct req_stack);
 TASK_STORAGE(db_frames, struct db_stack);
 
-/* Set by the agent while it traces. These probes are attached per traced process, so the kernel
- * already filters by process; a flag in memory the agent maps instead of the pid map saves a hash
- * lookup per hit, which bench/usdt_overhead.sh measures. */
-volatile __u32 tracing = 0;
 
 /* Indexed by marker object id - 1 (the attach cookie of every marker probe): the read-only memory
  * whose strings the agent reads itself. */
@@ -98,7 +94,17 @@ struct {
 /* The calling thread's pid_tgid (bpf_get_current_pid_tgid) while tracing, else 0. */
 static __always_inline __u64 traced_thread(void)
 {
-	return tracing ? bpf_get_current_pid_tgid() : 0;
+	/* Under --pid these probes are attached per traced process, so the kernel already filters by
+	 * process: the mode alone, in memory the agent maps, saves a hash lookup per hit
+	 * (bench/usdt_overhead.sh measures it). Attached to a file for every process, they ask the pid
+	 * filter. */
+	__u32 mode = trace_mode;
+	if (mode == PROFILIS_TRACE_LISTED)
+		return bpf_get_current_pid_tgid();
+	if (mode == PROFILIS_TRACE_NONE)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	return is_target(id >> 32) ? id : 0;
 }
 
 /* The calling thread's entry of `map`; created when `create` is set and there is none. */

@@ -51,8 +51,15 @@ cut_struct pt_regs di si dx cx r8 r9 ax sp ip
 cut_struct xol_area vaddr
 cut_struct uprobes_state xol_area
 cut_struct mm_struct uprobes_state
+# A process's live-thread count (signal->live): zero in sched_process_exit once its last thread is
+# leaving, when the pid filter forgets the process.
+awk '/^typedef struct \{$/ { buf = $0; collecting = 1; next }
+     collecting { buf = buf "\n" $0 }
+     collecting && /^\} atomic_t;$/ { print buf "\n"; collecting = 0 }
+     collecting && /^\} [a-z0-9_]+;$/ { collecting = 0 }' "$full"
+cut_struct signal_struct live
 # A server process's parent: PostgreSQL runs each query in a backend forked by the traced postmaster.
-cut_struct task_struct mm real_parent tgid pid comm
+cut_struct task_struct mm real_parent tgid pid comm signal
 # Map types, map and update flags, ring-buffer and task-storage flags come from enums whose values
 # are kernel ABI and never change.
 awk '

@@ -52,12 +52,21 @@ struct mm_struct {
 	struct uprobes_state uprobes_state;
 };
 
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct signal_struct {
+	atomic_t live;
+};
+
 struct task_struct {
 	struct mm_struct *mm;
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;
 	char comm[16];
+	struct signal_struct *signal;
 };
 
 enum bpf_map_type {

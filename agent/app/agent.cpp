@@ -12,6 +12,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +22,7 @@
 #include "agent/app/health_metrics.h"
 #include "agent/app/privileges.h"
 #include "agent/common/errors.h"
+#include "agent/common/glob.h"
 #include "agent/common/wall_clock.h"
 #include "agent/inspect/container_id.h"
 #include "agent/inspect/kubelet_logs.h"
@@ -27,10 +30,13 @@
 #include "agent/inspect/usdt_notes.h"
 #include "agent/pipeline/collector.h"
 #include "agent/pipeline/event_loop.h"
+#include "agent/pipeline/process_notices.h"
 #include "agent/pipeline/record_decoder.h"
 #include "agent/pipeline/ring_reader.h"
+#include "agent/probes/comm_glob.h"
 #include "agent/probes/loader.h"
 #include "agent/targets/db_targets.h"
+#include "agent/targets/probed_files.h"
 #include "agent/targets/targets.h"
 #include "agent/targets/usdt_targets.h"
 #include "exporters/console/console_sink.h"
@@ -58,6 +64,8 @@ struct Plan {
   std::vector<std::pair<pid_t, MarkerFile>> marker_files;
   // PostgreSQL server binaries with query USDT probes among the targets: path → as mapped.
   std::map<std::string, std::string> pg_servers;
+  // Files probed for every process (--binary, --node): their DB functions, markers, server probes.
+  std::vector<ProbedFile> files;
 };
 
 bool is_postgres_server(const std::string& exe_path) {
@@ -68,7 +76,7 @@ bool is_postgres_server(const std::string& exe_path) {
 }
 
 // Resolves every --fn for every --pid before anything is loaded, so bad input fails fast and whole.
-Plan plan_probes(const Options& options) {
+Plan plan_probes(const Options& options, NodeFiles& node_files) {
   Plan plan;
   for (pid_t pid : options.pids) {
     const bool repeated = std::any_of(plan.processes.begin(), plan.processes.end(),
@@ -94,8 +102,35 @@ Plan plan_probes(const Options& options) {
       plan.pg_servers[process.exe] = exe;
     }
   }
+  for (const auto& path : options.binaries) {
+    const FileTarget file = file_target(path, path);
+    const std::size_t probes_before = plan.probes.size() + plan.usdt_probes.size();
+    for (const auto& spec : options.fn_specs) {
+      auto probes = resolve_functions(file, parse_fn_spec(spec));
+      plan.probes.insert(plan.probes.end(), probes.begin(), probes.end());
+    }
+    for (const auto& spec : options.usdt_specs) {
+      plan.usdt_probes.push_back(resolve_usdt_probe(file, parse_usdt_spec(spec)));
+    }
+    ProbedFile probed = examine_file(file, options.db_vendors);
+    node_files.mark_seen(file);
+    if (probed.empty() && plan.probes.size() + plan.usdt_probes.size() == probes_before) {
+      throw UsageError("--binary " + path +
+                       ": nothing to trace in it (no profilis markers, no database client "
+                       "functions, no PostgreSQL server probes); name functions with --fn");
+    }
+    if (!probed.empty()) plan.files.push_back(std::move(probed));
+  }
+  if (options.node) {
+    for (const pid_t pid : node_processes()) {
+      if (pid == ::getpid()) continue;
+      auto files = node_files.new_files_of(pid);
+      for (auto& file : files) plan.files.push_back(std::move(file));
+    }
+  }
   if (plan.probes.empty() && plan.db_probes.empty() && plan.pg_servers.empty() &&
-      plan.usdt_probes.empty() && plan.marker_files.empty()) {
+      plan.usdt_probes.empty() && plan.marker_files.empty() && plan.files.empty() &&
+      !options.node) {
     throw UsageError(
         "nothing to trace: the target has no profilis:* markers, maps no supported database "
         "client library (libpq, libmariadb/libmysqlclient, libsqlite3) or --db excludes them, "
@@ -104,23 +139,56 @@ Plan plan_probes(const Options& options) {
   return plan;
 }
 
+// Probes grouped by the process and file they go in, in first-seen order: each group is one
+// attach (one uprobe-multi link per program where the kernel has them).
+template <typename Probe>
+std::vector<std::vector<const Probe*>> by_process_and_file(const std::vector<Probe>& probes) {
+  std::vector<std::vector<const Probe*>> groups;
+  std::map<std::pair<pid_t, std::string>, std::size_t> index;
+  for (const auto& probe : probes) {
+    const auto [it, added] = index.try_emplace({probe.pid, probe.path}, groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].push_back(&probe);
+  }
+  return groups;
+}
+
 void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
                 std::vector<std::string>& fn_names, MarkerStrings& strings) {
-  for (const auto& probe : plan.probes) {
-    const std::string label = probe.name + " in " + probe.object;
-    program.attach_function(probe.pid, probe.path, probe.file_offset, fn_names.size(), label);
-    if (verbose) {
-      std::fprintf(stderr, "profilis-agent: attached %s at offset 0x%llx (pid %d)\n", label.c_str(),
-                   static_cast<unsigned long long>(probe.file_offset), probe.pid);
-    }
-    fn_names.push_back(probe.name);
+  if (verbose) {
+    std::fprintf(stderr, "profilis-agent: attaching uprobes %s\n",
+                 program.uses_multi_links()
+                     ? "by uprobe-multi links (one per file and program)"
+                     : "one perf-event link per probe (this kernel has no uprobe-multi links)");
   }
-  for (const auto& probe : plan.db_probes) {
-    const std::string label = probe.function + " in " + probe.object;
-    program.attach_db(probe.pid, probe.path, probe.file_offset, probe.api, label);
-    if (verbose) {
-      std::fprintf(stderr, "profilis-agent: attached %s (pid %d)\n", label.c_str(), probe.pid);
+  for (const auto& group : by_process_and_file(plan.probes)) {
+    std::vector<UprobeSite> sites;
+    for (const FunctionProbe* probe : group) {
+      sites.push_back({.file_offset = probe->file_offset, .cookie = fn_names.size()});
+      fn_names.push_back(probe->name);
+      if (verbose) {
+        std::fprintf(stderr, "profilis-agent: attached %s in %s at offset 0x%llx (pid %d)\n",
+                     probe->name.c_str(), probe->object.c_str(),
+                     static_cast<unsigned long long>(probe->file_offset), probe->pid);
+      }
     }
+    const FunctionProbe& first = *group.front();
+    program.attach_functions(first.pid, first.path, sites,
+                             group.size() == 1
+                                 ? first.name + " in " + first.object
+                                 : std::to_string(group.size()) + " functions in " + first.object);
+  }
+  for (const auto& group : by_process_and_file(plan.db_probes)) {
+    std::vector<UprobeSite> sites;
+    for (const DbProbe* probe : group) {
+      sites.push_back({.file_offset = probe->file_offset, .cookie = probe->api});
+      if (verbose) {
+        std::fprintf(stderr, "profilis-agent: attached %s in %s (pid %d)\n",
+                     probe->function.c_str(), probe->object.c_str(), probe->pid);
+      }
+    }
+    const DbProbe& first = *group.front();
+    program.attach_db(first.pid, first.path, sites, "database client functions in " + first.object);
   }
   for (const auto& probe : plan.usdt_probes) {
     const std::string label = probe.object;
@@ -166,6 +234,139 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
     }
   }
 }
+
+// Probes on files for every process: one attach per file and program.
+void attach_files(BpfPrograms& program, const std::vector<ProbedFile>& files, bool verbose) {
+  for (const auto& probed : files) {
+    const auto& file = probed.file;
+    if (!probed.db_probes.empty()) {
+      std::vector<UprobeSite> sites;
+      for (const auto& probe : probed.db_probes) {
+        sites.push_back({.file_offset = probe.file_offset, .cookie = probe.api});
+      }
+      program.attach_db(-1, file.path, sites, "database client functions in " + file.object);
+    }
+    if (!probed.markers.empty()) {
+      program.attach_markers(-1, file.path, probed.markers, 0, file.object);
+    }
+    if (probed.postgres_server) program.attach_postgres_server(file.path, file.object);
+    if (verbose) {
+      std::fprintf(stderr,
+                   "profilis-agent: attached to %s for every process: %zu database client "
+                   "function(s), %zu profilis marker(s)%s\n",
+                   file.object.c_str(), probed.db_probes.size(), probed.markers.size(),
+                   probed.postgres_server ? ", PostgreSQL server probes" : "");
+    }
+  }
+}
+
+// Whether any glob of `globs` matches `text`.
+bool any_glob_matches(const std::vector<std::string>& globs, std::string_view text) {
+  return std::any_of(globs.begin(), globs.end(),
+                     [&](const std::string& glob) { return glob_match(glob, text); });
+}
+
+profilis_process_rules process_rules(const Options& options) {
+  profilis_process_rules rules{};
+  rules.include_count = static_cast<__u32>(options.include_comms.size());
+  rules.exclude_count = static_cast<__u32>(options.exclude_comms.size());
+  rules.hold_new = options.include_containers.empty() ? 0 : 1;
+  for (std::size_t i = 0; i < options.include_comms.size(); ++i) {
+    rules.include[i] = compile_comm_glob(options.include_comms[i]);
+  }
+  for (std::size_t i = 0; i < options.exclude_comms.size(); ++i) {
+    rules.exclude[i] = compile_comm_glob(options.exclude_comms[i]);
+  }
+  return rules;
+}
+
+std::string comm_of(pid_t pid) {
+  std::FILE* file = std::fopen(proc_path(pid, "comm").c_str(), "re");
+  if (file == nullptr) return {};
+  char name[64] = {};
+  const bool read = std::fgets(name, sizeof name, file) != nullptr;
+  std::fclose(file);
+  std::string comm = read ? name : "";
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
+// Under --include-container: whether the process is in a container the user asked for.
+bool in_included_container(const Options& options, pid_t pid) {
+  const auto id = container_id_of_process(pid);
+  return id && any_glob_matches(options.include_containers, *id);
+}
+
+// The verdicts of the processes already running under --node/--binary, by the same rules the
+// kernel applies at each exec from now on. The agent itself is never traced.
+void judge_running_processes(BpfPrograms& program, const Options& options) {
+  program.exclude_pid(::getpid());
+  const bool by_comm = !options.include_comms.empty() || !options.exclude_comms.empty();
+  if (!by_comm && options.include_containers.empty()) return;
+  for (const pid_t pid : node_processes()) {
+    if (pid == ::getpid()) continue;
+    const std::string comm = comm_of(pid);
+    bool traced =
+        (options.include_comms.empty() || any_glob_matches(options.include_comms, comm)) &&
+        !any_glob_matches(options.exclude_comms, comm);
+    if (traced && !options.include_containers.empty()) traced = in_included_container(options, pid);
+    if (!traced) program.exclude_pid(pid);
+  }
+}
+
+// What the agent does as processes come and go under --node/--binary: lets a held process in when
+// its container is included, and probes the files a new process brings (a container's own copy
+// of a library, a new executable with markers), now and once more after its dynamic loader has
+// mapped its libraries.
+class ProcessFollower {
+ public:
+  ProcessFollower(BpfPrograms& program, const Options& options, NodeFiles& node_files)
+      : program_(program), options_(options), node_files_(node_files) {}
+
+  void on_notices(const std::vector<profilis_process_notice>& notices) {
+    for (const auto& notice : notices) {
+      if (notice.kind != PROFILIS_PROCESS_EXEC) continue;
+      const auto pid = static_cast<pid_t>(notice.pid);
+      if (!options_.include_containers.empty() && notice.verdict == PROFILIS_PID_EXCLUDED) {
+        const std::string comm(notice.comm, strnlen(notice.comm, sizeof notice.comm));
+        const bool comm_allowed =
+            (options_.include_comms.empty() || any_glob_matches(options_.include_comms, comm)) &&
+            !any_glob_matches(options_.exclude_comms, comm);
+        if (comm_allowed && in_included_container(options_, pid)) program_.add_target_pid(pid);
+      }
+      if (options_.node) {
+        probe_new_files(pid);
+        rescans_.push_back({pid, Clock::now() + std::chrono::milliseconds(200)});
+      }
+    }
+  }
+
+  // Rescans the processes whose dynamic loader has had time to map their libraries.
+  void on_tick() {
+    const auto now = Clock::now();
+    while (!rescans_.empty() && rescans_.front().second <= now) {
+      probe_new_files(rescans_.front().first);
+      rescans_.pop_front();
+    }
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void probe_new_files(pid_t pid) {
+    try {
+      attach_files(program_, node_files_.new_files_of(pid), options_.verbose);
+    } catch (const AgentError& e) {
+      // One file that cannot be probed must not stop the tracing of the rest of the node.
+      std::fprintf(stderr, "profilis-agent: warning: pid %d: %s\n", pid, e.what());
+    }
+  }
+
+  BpfPrograms& program_;
+  const Options& options_;
+  NodeFiles& node_files_;
+  std::deque<std::pair<pid_t, Clock::time_point>> rescans_;
+};
 
 // The sinks, and what the agent needs to reach of them after handing them to the collector.
 struct Outputs {
@@ -376,11 +577,17 @@ void drain_to_the_end(RingReader& reader, const BpfPrograms& program, const Coll
 
 // Drains the ring buffer as records come, until a stop signal, the deadline, or the last target's
 // exit.
-void wait_until_stopped(EventLoop& loop, RingReader& reader, BpfPrograms& program) {
+void wait_until_stopped(EventLoop& loop, RingReader& reader, BpfPrograms& program,
+                        ProcessNotices* notices, ProcessFollower* follower) {
   for (;;) {
-    switch (loop.wait()) {
+    const auto wake = loop.wait();
+    if (follower) follower->on_tick();
+    switch (wake) {
       case EventLoop::Wake::kRecords:
         loop.pause_records(!reader.drain());
+        break;
+      case EventLoop::Wake::kProcessNotices:
+        if (notices && follower) follower->on_notices(notices->take());
         break;
       case EventLoop::Wake::kStop:
       case EventLoop::Wake::kDeadline:
@@ -405,7 +612,9 @@ void run_agent(const Options& options) {
   // killing the agent and with it the other sinks' output.
   ::signal(SIGPIPE, SIG_IGN);
   check_privileges_and_kernel();
-  const Plan plan = plan_probes(options);
+  NodeFiles node_files(options.db_vendors);
+  const Plan plan = plan_probes(options, node_files);
+  const bool by_file = options.node || !options.binaries.empty();
   // Before the first thread (the sinks' and the metrics server's), so that every thread inherits
   // the mask and a stop signal waits for the event loop, even one that comes during the attach.
   block_stop_signals();
@@ -432,8 +641,25 @@ void run_agent(const Options& options) {
                                                 .ring_buffer_bytes = options.ring_buffer_bytes,
                                                 .sql_max_bytes = options.sql_max_bytes}));
   for (const auto& process : plan.processes) program->add_target_pid(process.pid);
+  if (by_file) {
+    // Rules and exec tracking first, then the verdicts of the running processes, then the probes:
+    // no process is traced before the rules have judged it.
+    program->set_process_rules(process_rules(options));
+    program->follow_processes(true);
+    judge_running_processes(*program, options);
+  } else {
+    program->follow_processes(false);
+  }
+  program->set_trace_mode(by_file ? PROFILIS_TRACE_UNLISTED : PROFILIS_TRACE_LISTED);
   std::vector<std::string> fn_names;
   attach_all(*program, plan, options.verbose, fn_names, marker_strings);
+  attach_files(*program, plan.files, options.verbose);
+  std::optional<ProcessNotices> notices;
+  std::optional<ProcessFollower> follower;
+  if (by_file) {
+    notices.emplace(program->process_notice_fd());
+    follower.emplace(*program, options, node_files);
+  }
 
   decoder.emplace(std::move(fn_names), process_labels(options, plan),
                   monotonic_to_realtime_offset_ns(), options.sql_text, &marker_strings,
@@ -442,6 +668,10 @@ void run_agent(const Options& options) {
   std::vector<pid_t> pids;
   for (const auto& process : plan.processes) pids.push_back(process.pid);
   EventLoop loop(reader->epoll_fd(), collector.room_fd(), pids, options.duration);
+  if (by_file) {
+    loop.keep_going_without_targets();
+    loop.watch_process_notices(notices->epoll_fd());
+  }
   collector.start();
   if (outputs.registry) {
     // Health first: the sink's families, read after, hold at least every event a scrape counts
@@ -452,12 +682,17 @@ void run_agent(const Options& options) {
   std::fprintf(stderr,
                "profilis-agent: tracing %zu function(s), %zu database client function(s), %zu "
                "database server(s), %zu USDT probe(s) and profilis markers in %zu file(s), in %zu "
-               "process(es)\n",
+               "process(es)%s\n",
                plan.probes.size(), plan.db_probes.size(), plan.pg_servers.size(),
-               plan.usdt_probes.size(), plan.marker_files.size(), plan.processes.size());
+               plan.usdt_probes.size(), plan.marker_files.size(), plan.processes.size(),
+               by_file ? (", and " + std::to_string(plan.files.size()) +
+                          " file(s) for every process" + (options.node ? " on the node" : ""))
+                             .c_str()
+                       : "");
 
-  wait_until_stopped(loop, *reader, *program);
-  program->stop_tracing(pids);
+  wait_until_stopped(loop, *reader, *program, notices ? &*notices : nullptr,
+                     follower ? &*follower : nullptr);
+  program->stop_tracing();
   serving = false;
   collector.leave_stuck_sinks_behind();
   drain_to_the_end(*reader, *program, collector, options.sink_timeout);

@@ -17,6 +17,11 @@ namespace profilis {
 
 struct Options {
   std::vector<pid_t> pids;
+  std::vector<std::string> binaries;  // --binary: files probed for every process
+  bool node = false;                  // --node: every supported file on the node
+  std::vector<std::string> include_comms;       // globs, applied in the kernel at exec
+  std::vector<std::string> exclude_comms;
+  std::vector<std::string> include_containers;  // globs on container ids
   std::vector<std::string> fn_specs;
   std::vector<std::string> usdt_specs;  // checked by parse_usdt_spec, resolved per target later
   std::vector<DbVendor> db_vendors = {DbVendor::kPostgresql, DbVendor::kMysql, DbVendor::kSqlite};

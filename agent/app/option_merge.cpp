@@ -1,6 +1,7 @@
 #include "agent/app/option_merge.h"
 
 #include "agent/common/errors.h"
+#include "profilis_records.h"
 
 namespace profilis {
 namespace {
@@ -39,9 +40,29 @@ Options merge_options(const OptionValues& command_line, const OptionValues& file
       apply(spec, in_file->second, file_name + ": \"" + std::string(spec.key) + "\"", options);
     }
   }
-  if (options.pids.empty()) {
+  if (options.pids.empty() && options.binaries.empty() && !options.node) {
     throw UsageError(
-        "nothing to trace: give --pid PID (or \"pid\" in a --config file; see --help)");
+        "nothing to trace: give --pid PID, --binary PATH or --node (or \"pid\", \"binary\" or "
+        "\"node\" in a --config file; see --help)");
+  }
+  const bool by_file = options.node || !options.binaries.empty();
+  if (!by_file && !(options.include_comms.empty() && options.exclude_comms.empty() &&
+                    options.include_containers.empty())) {
+    throw UsageError(
+        "--include-comm, --exclude-comm and --include-container choose among the processes of "
+        "--node or --binary; with --pid, name the processes themselves");
+  }
+  if (options.include_comms.size() > PROFILIS_MAX_COMM_GLOBS ||
+      options.exclude_comms.size() > PROFILIS_MAX_COMM_GLOBS) {
+    throw UsageError("at most " + std::to_string(PROFILIS_MAX_COMM_GLOBS) +
+                     " --include-comm and " + std::to_string(PROFILIS_MAX_COMM_GLOBS) +
+                     " --exclude-comm globs");
+  }
+  if (options.node && options.pids.empty() && options.binaries.empty() &&
+      !(options.fn_specs.empty() && options.usdt_specs.empty())) {
+    throw UsageError(
+        "--fn and --usdt need --pid or --binary to say which file the function or probe is in; "
+        "--node alone finds database libraries, profilis markers and PostgreSQL servers");
   }
   return options;
 }

@@ -31,6 +31,51 @@ constexpr std::array kOptions = {
                    [](Options& o, const std::string& v) {
                      o.pids.push_back(static_cast<pid_t>(parse_count(v, 1, kMaxPid)));
                    }},
+    OptionSpec{.key = "binary",
+               .value_name = "PATH",
+               .arity = Arity::kRepeatable,
+               .json_types = kJsonString,
+               .help = "trace every process that runs or maps this executable or library, now and "
+                       "later: probes sit on the file (--fn, --usdt, its markers, its database "
+                       "client functions), and a process started after the agent is traced from "
+                       "its first call (repeatable)",
+               .apply = [](Options& o, const std::string& v) { o.binaries.push_back(v); }},
+    OptionSpec{.key = "node",
+               .arity = Arity::kFlag,
+               .json_types = kJsonBool,
+               .flag_value = "true",
+               .help = "trace the whole node: every database client library (libpq, "
+                       "libmariadb/libmysqlclient, libsqlite3), file with profilis markers and "
+                       "PostgreSQL server any process maps, in containers too, and every process "
+                       "that starts later (from its exec); never the agent itself",
+               .apply = [](Options& o, const std::string& v) { o.node = parse_bool(v); }},
+    OptionSpec{.key = "include-comm",
+               .value_name = "GLOB",
+               .arity = Arity::kRepeatable,
+               .json_types = kJsonString,
+               .help = "with --node/--binary: trace only processes whose name (comm, at most 15 "
+                       "characters) matches one of these globs (*, ?; repeatable, at most 8)",
+               .apply = [](Options& o,
+                           const std::string& v) { o.include_comms.push_back(parse_comm_glob(v)); }},
+    OptionSpec{.key = "exclude-comm",
+               .value_name = "GLOB",
+               .arity = Arity::kRepeatable,
+               .json_types = kJsonString,
+               .help = "with --node/--binary: do not trace processes whose name matches one of "
+                       "these globs (repeatable, at most 8)",
+               .apply = [](Options& o,
+                           const std::string& v) { o.exclude_comms.push_back(parse_comm_glob(v)); }},
+    OptionSpec{.key = "include-container",
+               .value_name = "GLOB",
+               .arity = Arity::kRepeatable,
+               .json_types = kJsonString,
+               .help = "with --node/--binary: trace only processes in a container whose id matches "
+                       "one of these globs (repeatable); a new process is traced once the agent has "
+                       "read its cgroup, a few milliseconds after its exec",
+               .apply = [](Options& o, const std::string& v) {
+                 if (v.empty()) throw std::invalid_argument("empty glob");
+                 o.include_containers.push_back(v);
+               }},
     OptionSpec{
         .key = "fn",
         .value_name = "SPEC",

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "agent/common/errors.h"
+#include "profilis_records.h"
 
 namespace profilis {
 namespace {
@@ -160,6 +161,20 @@ std::string parse_choice(std::string_view text, std::initializer_list<std::strin
   std::string list;
   for (std::string_view choice : choices) list += (list.empty() ? "" : ", ") + std::string(choice);
   throw UsageError(quoted(text) + " is not one of " + list);
+}
+
+std::string parse_comm_glob(std::string_view text) {
+  if (text.empty()) throw std::invalid_argument("empty glob");
+  if (text.size() >= PROFILIS_COMM_GLOB_MAX) {
+    throw std::invalid_argument("'" + std::string(text) + "' is longer than " +
+                                std::to_string(PROFILIS_COMM_GLOB_MAX - 1) +
+                                " characters (a process name has at most 15)");
+  }
+  if (text.find_first_of("[]\\") != std::string_view::npos) {
+    throw std::invalid_argument("'" + std::string(text) +
+                                "': only * and ? are special in a process-name glob");
+  }
+  return std::string(text);
 }
 
 bool parse_bool(std::string_view text) { return parse_choice(text, {"true", "false"}) == "true"; }

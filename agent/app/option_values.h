@@ -43,6 +43,10 @@ std::uint32_t parse_ring_buffer_size(std::string_view text);
 // `text` when it is one of `choices` (exactly, case included).
 std::string parse_choice(std::string_view text, std::initializer_list<std::string_view> choices);
 
+// A process-name glob the kernel matches at exec: '*' and '?' only, at most 31 characters (a
+// name has at most 15).
+std::string parse_comm_glob(std::string_view text);
+
 // "true" or "false", as a flag's value (--verbose=false) or a config file's boolean.
 bool parse_bool(std::string_view text);
 

@@ -17,7 +17,7 @@ namespace profilis {
 namespace {
 
 // epoll tags: small numbers for the fixed fds, kPidBase + index for each target's pidfd.
-constexpr std::uint64_t kRing = 1, kSignal = 2, kTimer = 3, kRoom = 4, kPidBase = 100;
+constexpr std::uint64_t kRing = 1, kSignal = 2, kTimer = 3, kRoom = 4, kNotices = 5, kPidBase = 100;
 
 unique_fd open_pidfd(pid_t pid) {
   return unique_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
@@ -78,6 +78,8 @@ void EventLoop::watch(int fd, std::uint64_t tag) {
   }
 }
 
+void EventLoop::watch_process_notices(int fd) { watch(fd, kNotices); }
+
 void EventLoop::pause_records(bool paused) {
   if (paused == paused_) return;
   epoll_event ev{};
@@ -90,7 +92,7 @@ void EventLoop::pause_records(bool paused) {
 }
 
 EventLoop::Wake EventLoop::wait() {
-  if (live_ == 0) return Wake::kTargetExited;
+  if (live_ == 0 && !keep_going_) return Wake::kTargetExited;
   epoll_event ev{};
   // The BPF programs wake the reader only once a backlog builds up (a wakeup per record costs an
   // interrupt per probe hit), so records are also drained on this interval.
@@ -111,6 +113,8 @@ EventLoop::Wake EventLoop::wait() {
     }
     case kSignal:
       return Wake::kStop;
+    case kNotices:
+      return Wake::kProcessNotices;
     case kTimer:
       return Wake::kDeadline;
     default: {
@@ -119,7 +123,7 @@ EventLoop::Wake EventLoop::wait() {
       ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, pid_fds_[index].get(), nullptr);
       --live_;
       exited_ = watched_pids_[index];
-      return live_ == 0 ? Wake::kTargetExited : Wake::kOneTargetExited;
+      return live_ == 0 && !keep_going_ ? Wake::kTargetExited : Wake::kOneTargetExited;
     }
   }
 }

@@ -21,7 +21,15 @@ sigset_t block_stop_signals();
 
 class EventLoop {
  public:
-  enum class Wake { kRecords, kStop, kOneTargetExited, kTargetExited, kDeadline, kNothing };
+  enum class Wake {
+    kRecords,
+    kProcessNotices,
+    kStop,
+    kOneTargetExited,
+    kTargetExited,
+    kDeadline,
+    kNothing
+  };
 
   // Blocks SIGINT and SIGTERM for the calling thread and the threads it starts later, and receives
   // them through a signalfd instead: no signal handler, no global flag.
@@ -36,6 +44,10 @@ class EventLoop {
   // While the collector refuses events, the ring buffer's readiness is not watched (it would stay
   // readable): the reader drains again on the room signal or the drain interval.
   void pause_records(bool paused);
+  // Also wakes (kProcessNotices) when `fd` is readable: the kernel's notices of new processes.
+  void watch_process_notices(int fd);
+  // Under --node/--binary the agent goes on when every --pid target has exited.
+  void keep_going_without_targets() { keep_going_ = true; }
   // The target whose exit the last kOneTargetExited or kTargetExited reported.
   pid_t exited() const { return exited_; }
 
@@ -52,6 +64,7 @@ class EventLoop {
   std::vector<pid_t> watched_pids_;  // same order as pid_fds_
   pid_t exited_ = 0;
   std::size_t live_ = 0;
+  bool keep_going_ = false;
 };
 
 }  // namespace profilis

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "agent/common/errors.h"
@@ -84,6 +86,12 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
         "cannot size the ring buffer (" + std::to_string(options.ring_buffer_bytes) + " bytes)",
         -err);
   }
+  const bool multi = uprobe_multi_supported();
+  if (multi) {
+    for (bpf_program* program : {fn->progs.fn_entry, fn->progs.fn_return}) {
+      set_uprobe_multi_attach_type(program);
+    }
+  }
   if (int err = fn_latency_bpf::load(fn.get())) {
     throw_libbpf("cannot load the function-latency BPF programs into the kernel", -err);
   }
@@ -92,6 +100,11 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   db->rodata->sql_max = options.sql_max_bytes;
   db->rodata->wakeup_bytes = fn->rodata->wakeup_bytes;
   share_maps(*fn, *db);
+  if (multi) {
+    for (bpf_program* program : {db->progs.db_entry, db->progs.db_return}) {
+      set_uprobe_multi_attach_type(program);
+    }
+  }
   if (int err = db_latency_bpf::load(db.get())) {
     throw_libbpf("cannot load the database-latency BPF programs into the kernel", -err);
   }
@@ -101,17 +114,26 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   usdt->rodata->sql_max = options.sql_max_bytes;
   usdt->rodata->wakeup_bytes = fn->rodata->wakeup_bytes;
   share_maps(*fn, *usdt);
+  if (multi) {
+    for (bpf_program* program :
+         {usdt->progs.req_begin_regs, usdt->progs.req_end_regs, usdt->progs.fn_begin_regs,
+          usdt->progs.fn_end_regs, usdt->progs.db_begin_regs, usdt->progs.db_end_regs}) {
+      set_uprobe_multi_attach_type(program);
+    }
+  }
   if (int err = usdt_probes_bpf::load(usdt.get())) {
     throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
   }
-  usdt->bss->tracing = 1;
-  return BpfPrograms(std::move(fn), std::move(db), std::move(usdt));
+  BpfPrograms programs(std::move(fn), std::move(db), std::move(usdt));
+  programs.multi_ = multi;
+  return programs;
 }
 
 void BpfPrograms::add_target_pid(pid_t pid) {
   const __u32 key = static_cast<__u32>(pid);
-  const __u8 one = 1;
-  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &one, sizeof one, BPF_ANY)) {
+  const __u8 traced = PROFILIS_PID_TRACED;
+  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &traced, sizeof traced,
+                           BPF_ANY)) {
     throw_libbpf("cannot add pid " + std::to_string(pid) + " to the target map", errno);
   }
 }
@@ -126,17 +148,49 @@ void BpfPrograms::set_marker_object(std::uint32_t object, std::uint64_t start, s
   }
 }
 
-void BpfPrograms::stop_tracing(const std::vector<pid_t>& pids) {
-  for (pid_t pid : pids) {
-    const __u32 key = static_cast<__u32>(pid);
-    bpf_map__delete_elem(fn_->maps.target_pids, &key, sizeof key, 0);
+void BpfPrograms::set_trace_mode(profilis_trace_mode mode) {
+  fn_->bss->trace_mode = mode;
+  db_->bss->trace_mode = mode;
+  usdt_->bss->trace_mode = mode;
+}
+
+void BpfPrograms::stop_tracing() { set_trace_mode(PROFILIS_TRACE_NONE); }
+
+void BpfPrograms::exclude_pid(pid_t pid) {
+  const __u32 key = static_cast<__u32>(pid);
+  const __u8 excluded = PROFILIS_PID_EXCLUDED;
+  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &excluded, sizeof excluded,
+                           BPF_ANY)) {
+    throw_libbpf("cannot exclude pid " + std::to_string(pid) + " in the pid filter", errno);
   }
-  // The USDT programs, attached per process, check one flag instead of the pid map: cleared once
-  // no target is left (the agent stops every target at once when it stops).
-  __u32 any = 0;
-  if (bpf_map__get_next_key(fn_->maps.target_pids, nullptr, &any, sizeof any) != 0) {
-    usdt_->bss->tracing = 0;
+}
+
+void BpfPrograms::set_process_rules(const profilis_process_rules& rules) {
+  const __u32 zero = 0;
+  if (bpf_map__update_elem(fn_->maps.process_rules, &zero, sizeof zero, &rules, sizeof rules,
+                           BPF_ANY)) {
+    throw_libbpf("cannot set the process rules", errno);
   }
+}
+
+void BpfPrograms::follow_processes(bool by_rules) {
+  fn_->bss->following = by_rules ? 1 : 0;
+  for (bpf_program* program :
+       {fn_->progs.process_exec, fn_->progs.process_fork, fn_->progs.process_exit}) {
+    bpf_link* link = bpf_program__attach(program);
+    if (!link) {
+      throw_libbpf(std::string("cannot attach ") + bpf_program__name(program) +
+                       " to its scheduler tracepoint",
+                   errno);
+    }
+    tracepoint_links_.emplace_back(link);
+  }
+}
+
+int BpfPrograms::process_notice_fd() const { return bpf_map__fd(fn_->maps.process_notices); }
+
+std::uint64_t BpfPrograms::lost_process_notices() const {
+  return __atomic_load_n(&fn_->bss->lost_process_notices, __ATOMIC_RELAXED);
 }
 
 namespace {
@@ -164,14 +218,16 @@ void BpfPrograms::forget_process(pid_t pid) {
   delete_entries_of(db_->maps.pending_queries, pid);
 }
 
-void BpfPrograms::attach_function(pid_t pid, const std::string& path, std::uint64_t file_offset,
-                                  std::uint64_t cookie, const std::string& label) {
-  attach_pair(fn_->progs.fn_entry, fn_->progs.fn_return, pid, path, file_offset, cookie, label);
+void BpfPrograms::attach_functions(pid_t pid, const std::string& path,
+                                   const std::vector<UprobeSite>& sites, const std::string& label) {
+  attach_uprobes(fn_->progs.fn_entry, pid, path, sites, {}, false, label);
+  attach_uprobes(fn_->progs.fn_return, pid, path, sites, {}, true, label);
 }
 
-void BpfPrograms::attach_db(pid_t pid, const std::string& path, std::uint64_t file_offset,
-                            std::uint32_t api, const std::string& label) {
-  attach_pair(db_->progs.db_entry, db_->progs.db_return, pid, path, file_offset, api, label);
+void BpfPrograms::attach_db(pid_t pid, const std::string& path,
+                            const std::vector<UprobeSite>& sites, const std::string& label) {
+  attach_uprobes(db_->progs.db_entry, pid, path, sites, {}, false, label);
+  attach_uprobes(db_->progs.db_return, pid, path, sites, {}, true, label);
 }
 
 void BpfPrograms::attach_postgres_server(const std::string& path, const std::string& label) {
@@ -221,19 +277,13 @@ void BpfPrograms::attach_markers(pid_t pid, const std::string& path,
         attach_usdt(program.by_note, pid, path, "profilis", marker.name, object, label);
         continue;
       }
-      for (const auto site : marker.site_offsets) {
-        LIBBPF_OPTS(bpf_uprobe_opts, opts,
-                    .ref_ctr_offset = static_cast<size_t>(marker.semaphore_offset),
-                    .bpf_cookie = object);
-        bpf_link* link = bpf_program__attach_uprobe_opts(program.by_registers, pid, path.c_str(),
-                                                         static_cast<size_t>(site), &opts);
-        if (!link) {
-          throw_libbpf("cannot attach profilis:" + marker.name + " in " + label + " (pid " +
-                           std::to_string(pid) + ")",
-                       errno);
-        }
-        links_.emplace_back(link);
+      std::vector<UprobeSite> sites;
+      for (const auto offset : marker.site_offsets) {
+        sites.push_back({.file_offset = offset, .cookie = object});
       }
+      const std::vector<std::uint64_t> semaphores(sites.size(), marker.semaphore_offset);
+      attach_uprobes(program.by_registers, pid, path, sites, semaphores, false,
+                     "profilis:" + marker.name + " in " + label);
     }
   }
 }
@@ -251,23 +301,62 @@ void BpfPrograms::attach_usdt_pair(pid_t pid, const std::string& path, const std
   attach_usdt(usdt_->progs.usdt_pair_end, pid, path, provider, end, cookie, label);
 }
 
-void BpfPrograms::attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid,
-                              const std::string& path, std::uint64_t file_offset,
-                              std::uint64_t cookie, const std::string& label) {
-  for (bool retprobe : {false, true}) {
-    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = retprobe);
-    bpf_link* link = bpf_program__attach_uprobe_opts(retprobe ? ret : entry, pid, path.c_str(),
-                                                     static_cast<size_t>(file_offset), &opts);
+void BpfPrograms::attach_uprobes(bpf_program* program, pid_t pid, const std::string& path,
+                                 const std::vector<UprobeSite>& sites,
+                                 const std::vector<std::uint64_t>& ref_ctr_offsets, bool at_return,
+                                 const std::string& label) {
+  if (sites.empty()) return;
+  if (multi_) {
+    std::vector<std::uint64_t> offsets, cookies;
+    for (const auto& site : sites) {
+      offsets.push_back(site.file_offset);
+      cookies.push_back(site.cookie);
+    }
+    multi_links_.emplace_back(
+        bpf_program__fd(program), path,
+        UprobeMultiSites{
+            .offsets = offsets, .cookies = cookies, .ref_ctr_offsets = ref_ctr_offsets},
+        pid, at_return, label);
+    return;
+  }
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    LIBBPF_OPTS(bpf_uprobe_opts, opts,
+                .ref_ctr_offset = ref_ctr_offsets.empty() ? 0 : ref_ctr_offsets[i],
+                .bpf_cookie = sites[i].cookie, .retprobe = at_return);
+    bpf_link* link = bpf_program__attach_uprobe_opts(
+        program, pid, path.c_str(), static_cast<size_t>(sites[i].file_offset), &opts);
     if (!link) {
-      throw_libbpf(std::string("cannot attach ") + (retprobe ? "uretprobe" : "uprobe") + " to " +
-                       label + " (pid " + std::to_string(pid) + ")",
+      throw_libbpf(std::string("cannot attach ") + (at_return ? "uretprobe" : "uprobe") + " to " +
+                       label + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : ""),
                    errno);
     }
     links_.emplace_back(link);
   }
 }
 
+namespace {
+
+// Closing a uprobe-multi link detaches all its probes in one go but waits ~50 ms for the kernel's
+// grace periods; closed side by side, the links share those waits instead of adding them up.
+void close_concurrently(std::vector<UprobeMultiLink> links) {
+  if (links.size() <= 1) return;
+  std::vector<std::thread> closers;
+  for (auto& link : links) {
+    try {
+      closers.emplace_back([doomed = std::move(link)]() mutable { doomed.detach(); });
+    } catch (const std::system_error&) {
+      break;  // no thread to spare: the rest close one by one below
+    }
+  }
+  for (auto& closer : closers) closer.join();
+}
+
+}  // namespace
+
 void BpfPrograms::detach_all() {
+  tracepoint_links_.clear();
+  close_concurrently(std::move(multi_links_));
+  multi_links_.clear();
   if (links_.empty()) return;
   // The kernel takes ~0.1 s per probe, one at a time: on every way out, errors included, a child
   // process pays that after the agent has exited, and these closes are cheap.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/probes/uprobe_multi_link.h"
 #include "agent/targets/usdt_targets.h"
 #include "profilis_records.h"
 
@@ -30,6 +31,12 @@ struct LoadOptions {
 
 using KernelCounters = std::array<std::uint64_t, PROFILIS_COUNTER__COUNT>;
 
+// One place a probe goes in a file, and what comes back with its records.
+struct UprobeSite {
+  std::uint64_t file_offset = 0;
+  std::uint64_t cookie = 0;
+};
+
 class BpfPrograms {
  public:
   // Throws RuntimeError (or PrivilegeError when the kernel refuses for lack of privileges) with
@@ -40,13 +47,26 @@ class BpfPrograms {
   BpfPrograms& operator=(BpfPrograms&&) noexcept = default;
   ~BpfPrograms();
 
+  // Which processes the programs trace (enum profilis_trace_mode): LISTED for --pid, the pids
+  // add_target_pid names; UNLISTED for probes on files, every process exclude_pid and the process
+  // rules do not exclude. NONE until set, and after stop_tracing.
+  void set_trace_mode(profilis_trace_mode mode);
   void add_target_pid(pid_t pid);
-  // A uprobe and a uretprobe on `path` at `file_offset`, restricted to `pid`; `cookie` comes back
-  // in every record. Throws RuntimeError naming the probe that failed.
-  void attach_function(pid_t pid, const std::string& path, std::uint64_t file_offset,
-                       std::uint64_t cookie, const std::string& label);
-  // The same for a DB client-library function; `api` is its enum profilis_db_api.
-  void attach_db(pid_t pid, const std::string& path, std::uint64_t file_offset, std::uint32_t api,
+  void exclude_pid(pid_t pid);
+  // The --include-comm/--exclude-comm globs and --include-container hold, applied at each exec.
+  void set_process_rules(const profilis_process_rules& rules);
+  // Attaches the scheduler tracepoints that keep the pid filter as processes exec, fork and exit:
+  // an exited process's entry goes; with `by_rules` (--node, --binary) each exec gets a verdict by
+  // the process rules, a fork its parent's, and the agent hears of both (process_notice_fd).
+  void follow_processes(bool by_rules);
+  int process_notice_fd() const;
+  std::uint64_t lost_process_notices() const;
+  // A uprobe and a uretprobe at every site of the file at `path`, restricted to `pid`; each site's
+  // cookie comes back in its records. Throws RuntimeError naming `label` when the kernel refuses.
+  void attach_functions(pid_t pid, const std::string& path, const std::vector<UprobeSite>& sites,
+                        const std::string& label);
+  // The same for database client-library functions; each cookie is an enum profilis_db_api.
+  void attach_db(pid_t pid, const std::string& path, const std::vector<UprobeSite>& sites,
                  const std::string& label);
   // PostgreSQL's query__start/query__done USDT probes in the server binary at `path`, in every
   // process running it: the BPF side keeps the queries of targets and their children (backends).
@@ -66,9 +86,9 @@ class BpfPrograms {
   void attach_usdt_pair(pid_t pid, const std::string& path, const std::string& provider,
                         const std::string& start, const std::string& end, std::uint64_t cookie,
                         const std::string& label);
-  // The programs ignore these pids from now on: instant, unlike detaching, which the kernel does
-  // one uprobe at a time at about 0.1 s each.
-  void stop_tracing(const std::vector<pid_t>& pids);
+  // The programs ignore every process from now on: instant, unlike detaching, which takes the
+  // kernel ~0.1 s per classic uprobe.
+  void stop_tracing();
   // Removes what the kernel side keeps for an exited process (prepared statement texts, queries
   // in flight): those maps are LRU-bounded anyway, this keeps them from holding dead entries.
   void forget_process(pid_t pid);
@@ -77,7 +97,10 @@ class BpfPrograms {
   void detach_all();
 
   int ring_buffer_fd() const;
-  std::size_t link_count() const { return links_.size(); }
+  std::size_t link_count() const { return links_.size() + multi_links_.size(); }
+  // Whether uprobes go through uprobe-multi links (one per file and program) rather than one
+  // perf-event link each, decided once at load.
+  bool uses_multi_links() const { return multi_; }
   // Drops per reason and records produced, summed over CPUs; cumulative since load.
   KernelCounters counters() const;
 
@@ -96,14 +119,20 @@ class BpfPrograms {
   void attach_usdt(bpf_program* program, pid_t pid, const std::string& path,
                    const std::string& provider, const std::string& name, std::uint64_t cookie,
                    const std::string& label);
-  void attach_pair(bpf_program* entry, bpf_program* ret, pid_t pid, const std::string& path,
-                   std::uint64_t file_offset, std::uint64_t cookie, const std::string& label);
+  // `program` at every site, by one uprobe-multi link or else one classic link per site.
+  void attach_uprobes(bpf_program* program, pid_t pid, const std::string& path,
+                      const std::vector<UprobeSite>& sites,
+                      const std::vector<std::uint64_t>& ref_ctr_offsets, bool at_return,
+                      const std::string& label);
 
   // Declared before links_: links are destroyed first, then the programs they point to.
   std::unique_ptr<fn_latency_bpf, SkeletonDeleter> fn_;
   std::unique_ptr<db_latency_bpf, SkeletonDeleter> db_;
   std::unique_ptr<usdt_probes_bpf, SkeletonDeleter> usdt_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::vector<UprobeMultiLink> multi_links_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> tracepoint_links_;
+  bool multi_ = false;
 };
 
 }  // namespace profilis

@@ -40,6 +40,8 @@ class UprobeMultiLink {
                   bool at_return, const std::string& label);
 
   int fd() const { return fd_.get(); }
+  // Detaches now (the destructor does it otherwise).
+  void detach() { fd_.reset(); }
 
  private:
   unique_fd fd_;

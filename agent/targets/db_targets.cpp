@@ -110,13 +110,13 @@ std::optional<std::string> locate_library(const TracedProcess& process, const ch
 
 namespace {
 
-void add_probes(const TracedProcess& process, const std::string& path, const std::string& object,
+void add_probes(pid_t pid, const std::string& path, const std::string& object,
                 const std::vector<FunctionSymbol>& symbols,
                 const std::vector<ApiFunction>& functions, std::vector<DbProbe>& probes) {
   for (const ApiFunction& function : functions) {
     // A function missing from an older library version is simply not traced.
     if (const FunctionSymbol* symbol = find_symbol(symbols, function.name)) {
-      probes.push_back(DbProbe{.pid = process.pid,
+      probes.push_back(DbProbe{.pid = pid,
                                .path = path,
                                .object = object,
                                .file_offset = symbol->file_offset,
@@ -149,16 +149,49 @@ std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
     if (selected(in_executable, library.vendor)) continue;
     if (defines_api(exe_symbols, functions_of(library))) {
       in_executable.push_back(library.vendor);
-      add_probes(process, exe_path, process.exe, exe_symbols, functions_of(library), probes);
+      add_probes(process.pid, exe_path, process.exe, exe_symbols, functions_of(library), probes);
       continue;
     }
     const auto object = locate_library(process, library.object, root);
     if (!object) continue;
-    add_probes(process, root + *object, *object,
+    add_probes(process.pid, root + *object, *object,
                value_or_usage_error(read_function_symbols(root + *object)), functions_of(library),
                probes);
   }
   return probes;
+}
+
+std::vector<DbProbe> resolve_db_probes(const FileTarget& file,
+                                       const std::vector<DbVendor>& vendors) {
+  std::vector<DbProbe> probes;
+  const auto symbols = value_or_usage_error(read_function_symbols(file.path));
+  const auto vendor = client_library_vendor(file.object);
+  std::vector<DbVendor> done;
+  for (const ClientLibrary& library : client_libraries()) {
+    if (!selected(vendors, library.vendor) || selected(done, library.vendor)) continue;
+    if (vendor == library.vendor || defines_api(symbols, functions_of(library))) {
+      done.push_back(library.vendor);
+      add_probes(-1, file.path, file.object, symbols, functions_of(library), probes);
+    }
+  }
+  return probes;
+}
+
+std::vector<FileTarget> installed_client_libraries(const std::string& root,
+                                                   const std::vector<DbVendor>& vendors) {
+  const TracedProcess nothing_mapped;
+  std::vector<FileTarget> files;
+  for (const ClientLibrary& library : client_libraries()) {
+    if (!selected(vendors, library.vendor)) continue;
+    const auto object = locate_library(nothing_mapped, library.object, root);
+    if (!object) continue;
+    try {
+      files.push_back(file_target(root + *object, *object));
+    } catch (const UsageError&) {
+      // Gone between the directory listing and now: nothing to probe.
+    }
+  }
+  return files;
 }
 
 std::optional<DbVendor> client_library_vendor(const std::string& path) {

@@ -38,4 +38,15 @@ struct DbProbe {
 std::vector<DbProbe> resolve_db_probes(const TracedProcess& process,
                                        const std::vector<DbVendor>& vendors);
 
+// The probes of a file for every process (pid -1): the query functions it defines of the selected
+// vendors, whether it is their client library or links it statically. Nothing for other files.
+// Throws UsageError when the file is not ELF that can be read.
+std::vector<DbProbe> resolve_db_probes(const FileTarget& file,
+                                       const std::vector<DbVendor>& vendors);
+
+// The selected vendors' client libraries installed under `root` ("" for the agent's own root,
+// /proc/PID/root for a container's), as paths that open them and names for messages.
+std::vector<FileTarget> installed_client_libraries(const std::string& root,
+                                                   const std::vector<DbVendor>& vendors);
+
 }  // namespace profilis

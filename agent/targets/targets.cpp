@@ -1,8 +1,10 @@
 #include "agent/targets/targets.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -124,14 +126,17 @@ FnSpec parse_fn_spec(std::string_view spec) {
   return parsed;
 }
 
-std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec) {
-  const auto [object, path] = locate_object_file(process, spec.object);
+namespace {
+
+// `where` ends the message when nothing matches: " (pid 42)", or "" for a file.
+std::vector<FunctionProbe> functions_in(pid_t pid, const std::string& path,
+                                        const std::string& object, const std::string& pattern,
+                                        const std::string& where) {
   const auto symbols = value_or_usage_error(read_function_symbols(path));
-  const auto matches = match_functions(spec.pattern, symbols);
+  const auto matches = match_functions(pattern, symbols);
   if (matches.empty()) {
-    const auto close = closest_names(spec.pattern, symbols);
-    throw UsageError("no function matches '" + spec.pattern + "' in " + object + " (pid " +
-                     std::to_string(process.pid) + ")" +
+    const auto close = closest_names(pattern, symbols);
+    throw UsageError("no function matches '" + pattern + "' in " + object + where +
                      (close.empty() ? std::string("; it has no function symbols")
                                     : "; closest: " + join(close, ", ")));
   }
@@ -139,13 +144,43 @@ std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const
   probes.reserve(matches.size());
   for (const auto& symbol : matches) {
     probes.push_back(
-        FunctionProbe{.pid = process.pid,
+        FunctionProbe{.pid = pid,
                       .path = path,
                       .object = object,
                       .file_offset = symbol.file_offset,
                       .name = symbol.demangled.empty() ? symbol.name : symbol.demangled});
   }
   return probes;
+}
+
+}  // namespace
+
+std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec) {
+  const auto [object, path] = locate_object_file(process, spec.object);
+  return functions_in(process.pid, path, object, spec.pattern,
+                      " (pid " + std::to_string(process.pid) + ")");
+}
+
+std::vector<FunctionProbe> resolve_functions(const FileTarget& file, const FnSpec& spec) {
+  if (!spec.object.empty()) {
+    throw UsageError("--fn '" + spec.object + ":" + spec.pattern +
+                     "': with --binary, give the pattern alone; it is looked up in each --binary "
+                     "file (" +
+                     file.object + ")");
+  }
+  return functions_in(-1, file.path, file.object, spec.pattern, "");
+}
+
+FileTarget file_target(const std::string& path, const std::string& object) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    throw UsageError(object + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(info.st_mode)) throw UsageError(object + ": not a regular file");
+  return FileTarget{.path = path,
+                    .object = object,
+                    .device = static_cast<std::uint64_t>(info.st_dev),
+                    .inode = static_cast<std::uint64_t>(info.st_ino)};
 }
 
 }  // namespace profilis

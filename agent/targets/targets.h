@@ -53,9 +53,24 @@ struct FunctionProbe {
   std::string name;  // as reported in events: demangled for C++
 };
 
+// A file probed for every process that maps it (--binary, --node): its probes have pid -1, and it
+// is attached once per (device, inode) however many paths and processes reach it.
+struct FileTarget {
+  std::string path;    // opens it (through /proc/PID/root for a container's own copy)
+  std::string object;  // for messages: the path as given or as the process maps it
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+};
+
+// The regular file at `path` (`object` names it in messages). Throws UsageError when there is no
+// such file or it is not a regular file.
+FileTarget file_target(const std::string& path, const std::string& object);
+
 // Every function of `spec` in the process, one probe per distinct code address. Throws UsageError
 // when the object is not mapped, is not ELF that can be read, or nothing matches (naming up to
 // five close matches).
 std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec);
+// The same in a file, for every process (pid -1); the spec's OBJECT must be empty.
+std::vector<FunctionProbe> resolve_functions(const FileTarget& file, const FnSpec& spec);
 
 }  // namespace profilis

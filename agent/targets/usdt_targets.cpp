@@ -102,18 +102,36 @@ std::vector<MarkerProbe> marker_probes(const std::vector<UsdtNote>& notes) {
   return markers;
 }
 
-UsdtProbe resolve_usdt_probe(const TracedProcess& process, const UsdtSpec& spec) {
-  UsdtProbe probe{.pid = process.pid, .path = {}, .object = {}, .spec = spec};
-  auto file = locate_object_file(process, spec.object);
+namespace {
+
+// `where` ends the message when a probe is missing: " (pid 42)", or "" for a file.
+UsdtProbe usdt_probe_in(pid_t pid, ObjectFile file, const UsdtSpec& spec,
+                        const std::string& where) {
   const auto notes = value_or_usage_error(read_usdt_notes(file.path));
   for (const auto* name : {&spec.name, &spec.end}) {
     if (name->empty() || has_usdt_probe(notes, spec.provider, *name)) continue;
-    throw UsageError("no USDT probe " + spec.provider + ":" + *name + " in " + file.object +
-                     " (pid " + std::to_string(process.pid) + "); " + probe_list(notes));
+    throw UsageError("no USDT probe " + spec.provider + ":" + *name + " in " + file.object + where +
+                     "; " + probe_list(notes));
   }
-  probe.path = std::move(file.path);
-  probe.object = std::move(file.object);
-  return probe;
+  return UsdtProbe{
+      .pid = pid, .path = std::move(file.path), .object = std::move(file.object), .spec = spec};
+}
+
+}  // namespace
+
+UsdtProbe resolve_usdt_probe(const TracedProcess& process, const UsdtSpec& spec) {
+  return usdt_probe_in(process.pid, locate_object_file(process, spec.object), spec,
+                       " (pid " + std::to_string(process.pid) + ")");
+}
+
+UsdtProbe resolve_usdt_probe(const FileTarget& file, const UsdtSpec& spec) {
+  if (!spec.object.empty()) {
+    throw UsageError("--usdt '" + spec.object + ":" + spec.event_name() +
+                     "': with --binary, give PROVIDER:NAME alone; it is looked up in each --binary "
+                     "file (" +
+                     file.object + ")");
+  }
+  return usdt_probe_in(-1, ObjectFile{.object = file.object, .path = file.path}, spec, "");
 }
 
 std::vector<MarkerFile> find_marker_files(const TracedProcess& process) {

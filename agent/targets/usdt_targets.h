@@ -40,6 +40,8 @@ struct UsdtProbe {
 // Checks that the object is mapped, is ELF that can be read, and declares the probes. Throws
 // UsageError otherwise, naming the probes it does declare.
 UsdtProbe resolve_usdt_probe(const TracedProcess& process, const UsdtSpec& spec);
+// The same in a file, for every process (pid -1); the spec's OBJECT must be empty.
+UsdtProbe resolve_usdt_probe(const FileTarget& file, const UsdtSpec& spec);
 
 // One profilis:* marker of a file: every site it is placed at.
 struct MarkerProbe {

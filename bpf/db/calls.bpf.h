@@ -36,10 +36,11 @@ struct pending {
 	struct sql_text sql;
 };
 
+/* In the task itself: freed when the thread exits (see open_calls in fn_latency.bpf.c). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PROFILIS_MAX_THREADS);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct db_thread);
 } db_threads SEC(".maps");
 
