@@ -46,10 +46,12 @@ std::optional<bpf_map_info> map_info(int fd) {
   return info;
 }
 
-// Walks the keys with BPF_MAP_GET_NEXT_KEY. A key deleted under the walk restarts it at the first
-// key (the kernel's rule for a missing key); bounded by max_entries, which a hash map never
-// exceeds.
-std::size_t count_keys(int fd, const bpf_map_info& info) {
+// The map's entries by BPF_MAP_GET_NEXT_KEY, and its keys when they are 4 bytes. A key deleted
+// under the walk restarts it at the first key (the kernel's rule for a missing key); bounded by
+// max_entries, which a hash map never exceeds. No count when the map type cannot list its keys.
+MapEntries list_keys(int fd, const bpf_map_info& info) {
+  MapEntries map;
+  map.type = info.type;
   std::vector<unsigned char> key(info.key_size), next(info.key_size);
   std::size_t n = 0;
   bpf_attr attr{};
@@ -60,8 +62,14 @@ std::size_t count_keys(int fd, const bpf_map_info& info) {
     ++n;
     key = next;
     attr.key = reinterpret_cast<__u64>(key.data());
+    if (info.key_size == sizeof(std::uint32_t)) {
+      std::uint32_t k;
+      std::memcpy(&k, key.data(), sizeof k);
+      map.u32_keys.push_back(k);
+    }
   }
-  return n;
+  if (n > 0 || errno == ENOENT) map.entries = n;
+  return map;
 }
 
 }  // namespace
@@ -79,14 +87,14 @@ bool bpf_prog_exists(std::uint32_t id) {
   return true;
 }
 
-std::vector<std::size_t> bpf_map_entries(pid_t pid, const std::string& name) {
-  std::vector<std::size_t> counts;
+std::vector<MapEntries> bpf_map_entries(pid_t pid, const std::string& name) {
+  std::vector<MapEntries> counts;
   const std::string wanted = name.substr(0, BPF_OBJ_NAME_LEN - 1);
   for (const std::uint32_t id : bpf_map_ids_of(pid)) {
     const int fd = map_fd(id);
     if (fd < 0) continue;
     const auto info = map_info(fd);
-    if (info && wanted == info->name) counts.push_back(count_keys(fd, *info));
+    if (info && wanted == info->name) counts.push_back(list_keys(fd, *info));
     ::close(fd);
   }
   return counts;

@@ -22,8 +22,15 @@ std::vector<std::uint32_t> bpf_map_ids_of(pid_t pid);
 // descriptor holds it, so this turns false when its probes are detached).
 bool bpf_prog_exists(std::uint32_t id);
 
-// For each map of `pid` named `name` (the kernel keeps 15 characters), its number of entries; empty
-// when the process holds no such map.
-std::vector<std::size_t> bpf_map_entries(pid_t pid, const std::string& name);
+// One map's entries, or none when the kernel cannot list its keys (task storage, which the kernel
+// frees with its task, has no BPF_MAP_GET_NEXT_KEY).
+struct MapEntries {
+  std::uint32_t type = 0;  // BPF_MAP_TYPE_*
+  std::optional<std::size_t> entries;
+  std::vector<std::uint32_t> u32_keys;  // the keys, when they are 4 bytes (pids, tids)
+};
+
+// Each map of `pid` named `name` (the kernel keeps 15 characters); empty when it holds none.
+std::vector<MapEntries> bpf_map_entries(pid_t pid, const std::string& name);
 
 }  // namespace profilis::e2e

@@ -10,6 +10,7 @@
 // inside the traced function — whose entries must neither pair with a later call of a thread that
 // gets the same tid (pid_max is often 32768: tids wrap within one run) nor stay in the maps.
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -87,7 +88,7 @@ std::string jsonl_text(const std::string& dir) {
 }
 
 struct MapSizes {
-  std::map<std::string, std::vector<std::size_t>> entries;  // by map name, one per map loaded
+  std::map<std::string, std::vector<MapEntries>> entries;  // by map name, one per map loaded
 };
 
 MapSizes map_sizes(pid_t agent) {
@@ -137,8 +138,9 @@ class Churn : public ::testing::Test {
     record("churn_threads", std::stoll(m[3]));
     // Exit handling in the kernel and the agent (a process's exit seen by the agent) is not
     // instantaneous; the churn has been over for this long when the maps are read.
-    std::this_thread::sleep_for(500ms);
+    std::this_thread::sleep_for(1s);
     after_ = map_sizes(agent.pid());
+    describe_target_pids();
 
     agent.signal(SIGTERM);
     const ExitStatus agent_status = agent.wait(60s);
@@ -147,6 +149,19 @@ class Churn : public ::testing::Test {
     agent_err_ = agent.err();
     churn.close_stdin();
     EXPECT_EQ(churn.wait(10s).code, 0) << churn.err();
+  }
+
+  // What the entries of target_pids name right now: "pid=comm", or "pid=exited".
+  void describe_target_pids() {
+    for (const MapEntries& map : after_.entries.at("target_pids")) {
+      for (const std::uint32_t pid : map.u32_keys) {
+        const auto comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+        const std::string what = comm ? comm->substr(0, comm->find('\n')) : "exited";
+        target_pids_ += " " + std::to_string(pid) + "=" + what;
+        if (!comm) exited_pids_ += " " + std::to_string(pid);
+      }
+    }
+    std::cout << "[ measured ] target_pids after the churn:" << target_pids_ << std::endl;
   }
 
   // Every completed call of the churn reported once, with its own duration; nothing else.
@@ -206,19 +221,36 @@ class Churn : public ::testing::Test {
   }
 
   // The maps hold a handful of entries after the churn, not one per thread or process that went.
+  // A task storage map (per-thread state since issue 12) cannot be listed from user space; the
+  // kernel frees an entry with its task, so it is bounded by the live threads by construction, and
+  // the test only says which maps are of that kind.
   void expect_state_released() {
     ASSERT_FALSE(after_.entries.at("open_calls").empty())
         << "the agent holds no map named open_calls";
     ASSERT_FALSE(after_.entries.at("target_pids").empty())
         << "the agent holds no map named target_pids";
-    for (const auto& [name, counts] : after_.entries) {
+    for (const auto& [name, maps] : after_.entries) {
       const auto& before = before_.entries.at(name);
-      for (std::size_t i = 0; i < counts.size(); ++i) {
-        record(name + "_entries_before", static_cast<long long>(i < before.size() ? before[i] : 0));
-        record(name + "_entries_after", static_cast<long long>(counts[i]));
-        EXPECT_LE(counts[i], kMaxEntriesAfterChurn) << name << " after the churn";
+      for (std::size_t i = 0; i < maps.size(); ++i) {
+        if (maps[i].type == BPF_MAP_TYPE_TASK_STORAGE) {
+          std::cout << "[ measured ] " << name << ": task storage, freed with its task\n";
+          continue;
+        }
+        ASSERT_TRUE(maps[i].entries)
+            << name << " (map type " << maps[i].type << "): its keys cannot be listed";
+        const auto before_entries = i < before.size() ? before[i].entries : std::nullopt;
+        record(name + "_entries_before", static_cast<long long>(before_entries.value_or(0)));
+        record(name + "_entries_after", static_cast<long long>(*maps[i].entries));
+        EXPECT_LE(*maps[i].entries, kMaxEntriesAfterChurn) << name << " after the churn";
       }
     }
+    // Entries of the pid filter may name live processes (the churn's main process, verdicts on
+    // others), never one that has exited: such an entry is a leak, however few — a handful in a
+    // thousand grows without bound on a busy node. Read with the maps (pid_max is often 32768:
+    // a leaked pid may already name an unrelated process, which hides that leak, never invents
+    // one).
+    EXPECT_EQ(exited_pids_, "") << "target_pids entries of processes that have exited; all:"
+                                << target_pids_;
   }
 
   std::string log_path() const { return dir_.path() + "/churn-own.jsonl"; }
@@ -229,6 +261,7 @@ class Churn : public ::testing::Test {
   std::size_t expected_calls_ = 0;
   MapSizes before_, after_;
   std::string agent_err_;
+  std::string target_pids_, exited_pids_;
 };
 
 // One process, 60 rounds of 50 threads making 3 calls each (9 000 calls), and a thread cancelled
