@@ -1,7 +1,7 @@
-// End-to-end test of issue 12's memory goal: the agent tracing a whole node (`--node`, issue 12's
-// command line; fails until it lands) with 50 processes to trace — Python programs using sqlite3
-// (Debian's /usr/bin/python3), C programs with the profilis markers, and the 1 000-function scale
-// fixture — and all three sinks on, keeps its peak resident set (VmHWM) under 64 MiB.
+// End-to-end test of issue 12's memory goal: the agent tracing a whole node (`--node`) with 50
+// processes to trace — Python programs using sqlite3 (Debian's /usr/bin/python3), C programs with
+// the profilis markers, and the 1 000-function scale fixture — and all three sinks on, keeps its
+// peak resident set (VmHWM) under 64 MiB.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>

@@ -4,8 +4,8 @@
 // state the BPF programs keep (`open_calls`, `db_threads`, `target_pids`) is released when threads
 // and processes exit, so that the maps stay small however many came and went.
 //
-// Two churns: threads of one process traced by --pid (works with today's command line), and
-// fork/exec'd processes traced by --binary (issue 12's command line; fails until it lands). Each
+// Two churns: threads of one process traced by --pid, and fork/exec'd processes traced by
+// --binary. Each
 // churn also leaves calls unfinished — a thread cancelled, or its process exiting, while it sleeps
 // inside the traced function — whose entries must neither pair with a later call of a thread that
 // gets the same tid (pid_max is often 32768: tids wrap within one run) nor stay in the maps.
