@@ -5,10 +5,10 @@
 // and processes exit, so that the maps stay small however many came and went.
 //
 // Two churns: threads of one process traced by --pid, and fork/exec'd processes traced by
-// --binary. Each
-// churn also leaves calls unfinished — a thread cancelled, or its process exiting, while it sleeps
-// inside the traced function — whose entries must neither pair with a later call of a thread that
-// gets the same tid (pid_max is often 32768: tids wrap within one run) nor stay in the maps.
+// --binary. Each also leaves calls unfinished — a thread cancelled, or its process exiting, while
+// it sleeps inside the traced function — whose entries must neither pair with a later call of a
+// thread that gets the same tid (pid_max is often 32768: tids wrap within one run) nor stay in the
+// maps.
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <signal.h>
