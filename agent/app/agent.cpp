@@ -712,6 +712,12 @@ void run_agent(const Options& options) {
   const auto counts = program->counters();
   collector.stop();
   report_summary(*reader, collector, counts);
+  if (const auto lost = program->lost_process_notices()) {
+    std::fprintf(stderr,
+                 "profilis-agent: %llu process notices lost (ring full): labels or new files of "
+                 "those processes may be missing\n",
+                 static_cast<unsigned long long>(lost));
+  }
   report_unreadable(*decoder);
   server.reset();
   // After every output is complete (the kernel's part of it is left to a child process).

@@ -59,8 +59,14 @@ std::vector<prometheus::MetricFamily> health_families(const HealthReading& readi
   for (std::size_t i = 0; i < kStringFieldCount; ++i) {
     add_counter(unreadable, {{"field", field_name(kStringFields[i])}}, reading.unreadable[i]);
   }
+  auto notices = family("profilis_process_notices_lost_total",
+                        "Exec and exit notices of processes (--node, --binary) the kernel had no "
+                        "room for: those processes' labels and new files may be missed, never "
+                        "their events",
+                        MetricType::Counter);
+  add_counter(notices, {}, reading.process_notices_lost);
   std::vector<prometheus::MetricFamily> families;
-  for (auto* f : {&produced, &delivered, &dropped, &errors, &depth, &unreadable}) {
+  for (auto* f : {&produced, &delivered, &dropped, &errors, &depth, &unreadable, &notices}) {
     if (!f->metric.empty()) families.push_back(std::move(*f));
   }
   return families;
@@ -80,6 +86,7 @@ HealthReading HealthMetrics::read() const {
   for (std::size_t i = 0; i < kStringFieldCount; ++i) {
     reading.unreadable[i] = decoder_.unreadable_fields(kStringFields[i]);
   }
+  reading.process_notices_lost = program_.lost_process_notices();
   return reading;
 }
 

@@ -34,6 +34,8 @@ struct HealthReading {
   std::vector<SinkReading> sinks;
   std::uint64_t queue_depth = 0;                                 // the deepest sink queue
   std::array<std::uint64_t, kStringFieldCount> unreadable = {};  // in kStringFields order
+  // Exec/exit notices under --node/--binary the kernel had no room for.
+  std::uint64_t process_notices_lost = 0;
 };
 
 // The families of one reading, in the text format's terms.

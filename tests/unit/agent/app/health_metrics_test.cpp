@@ -18,6 +18,7 @@ HealthReading reading() {
   r.sinks = {{"jsonl", 990, 2, 1}, {"prometheus", 992, 0, 0}};
   r.queue_depth = 12;
   r.unreadable = {1, 2, 3, 4, 5};
+  r.process_notices_lost = 3;
   return r;
 }
 
@@ -48,6 +49,7 @@ TEST(HealthMetrics, shouldShowEveryCounterWithItsLabels) {
         << field;
   }
   expect_line(t, "profilis_unreadable_fields_total{field=\"db_vendor\"} 5");
+  expect_line(t, "profilis_process_notices_lost_total 3");
 }
 
 TEST(HealthMetrics, shouldLeaveOutFamiliesWithoutSeries) {
