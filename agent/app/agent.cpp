@@ -253,9 +253,11 @@ void attach_files(BpfPrograms& program, const std::vector<ProbedFile>& files, bo
     }
     if (verbose) {
       std::fprintf(stderr,
-                   "profilis-agent: attached to %s for every process: %zu database client "
+                   "profilis-agent: attached to %s%s for every process: %zu database client "
                    "function(s), %zu profilis marker(s)%s\n",
-                   file.object.c_str(), probed.db_probes.size(), probed.markers.size(),
+                   file.object.c_str(),
+                   file.path == file.object ? "" : (" (as " + file.path + ")").c_str(),
+                   probed.db_probes.size(), probed.markers.size(),
                    probed.postgres_server ? ", PostgreSQL server probes" : "");
     }
   }

@@ -37,6 +37,7 @@ class FileWideAgent {
     ready_ = process_->wait_for_stderr("profilis-agent: tracing", 60s);
   }
   bool ready() const { return ready_; }
+  bool wait_for_stderr(std::string_view needle) { return process_->wait_for_stderr(needle, 30s); }
   std::string err() const { return process_->err(); }
 
   // Stops the agent as a user would and returns its events, by pid.
@@ -203,6 +204,11 @@ TEST(NodeTracing, AProcessInItsOwnMountNamespaceIsTracedThroughItsOwnCopyWithIts
   }
   DbFixture fixture({"unshare", "--mount", "--propagation", "private", "sh", "-c", shell},
                     dir.path() + "/c.jsonl");
+  ASSERT_TRUE(fixture.wait_ready()) << fixture.process().err();
+  // The agent probes a new mount namespace's own library when the process execs, a few
+  // milliseconds later (more under a sanitizer): the queries wait for that, as --verbose tells.
+  ASSERT_TRUE(agent.wait_for_stderr("(as /proc/" + std::to_string(fixture.pid()) + "/root/"))
+      << agent.err();
   ASSERT_NO_FATAL_FAILURE(run_to_the_end(fixture));
   auto events = agent.stop();
   const auto& mine = events[fixture.pid()];
@@ -213,7 +219,7 @@ TEST(NodeTracing, AProcessInItsOwnMountNamespaceIsTracedThroughItsOwnCopyWithIts
     EXPECT_EQ(event.value("k8s_pod", ""), "ledger-6d5f7c9b8-x2k4p") << event.dump();
     EXPECT_EQ(event.value("k8s_container", ""), "worker") << event.dump();
   }
-  // Its own copy was attached once it appeared, besides the system's.
+  // Its own copy was attached, besides the system's.
   std::size_t attaches = 0;
   for (std::size_t at = 0;
        (at = agent.err().find(std::string("attached to /usr/lib/x86_64-linux-gnu/libsqlite3.so"),
