@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/inspect/cgroup_path.h"
+
 namespace profilis {
 namespace {
 
@@ -29,22 +31,11 @@ std::optional<std::string_view> id_in_component(std::string_view component) {
   return component;
 }
 
-// The id in one line, `hierarchy:controllers:path`. The innermost wins: a Kubernetes node that is
-// itself a container (kind) has the node's id above the pod's. containerd's systemd driver under
-// cgroup v1 separates with ':' too (`…pod<uid>.slice:cri-containerd:<id>`).
+// The innermost id of one line (cgroup_path.h); none below a runtime's monitor.
 std::optional<std::string_view> id_in_line(std::string_view line) {
-  const auto first = line.find(':');
-  if (first == std::string_view::npos) return std::nullopt;
-  const auto second = line.find(':', first + 1);
-  if (second == std::string_view::npos) return std::nullopt;
-  std::string_view path = line.substr(second + 1);
-  while (!path.empty()) {
-    const auto cut = path.find_last_of("/:");
-    const std::string_view component = cut == std::string_view::npos ? path : path.substr(cut + 1);
+  for (const auto component : cgroup_components_innermost_first(line)) {
     if (is_monitor(component)) return std::nullopt;
     if (const auto id = id_in_component(component)) return id;
-    if (cut == std::string_view::npos) break;
-    path = path.substr(0, cut);
   }
   return std::nullopt;
 }

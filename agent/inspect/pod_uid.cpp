@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "agent/inspect/cgroup_path.h"
+
 namespace profilis {
 namespace {
 
@@ -39,21 +41,10 @@ std::optional<std::string> uid_in_component(std::string_view component) {
   return std::string(component.substr(3));
 }
 
-// The innermost pod of one line, `hierarchy:controllers:path`: a node that is itself a pod's
-// container (kind in Kubernetes) has that pod above ours. containerd's systemd driver under
-// cgroup v1 separates its last parts with ':' (`…pod<uid>.slice:cri-containerd:<id>`).
+// The innermost pod of one line (cgroup_path.h).
 std::optional<std::string> uid_in_line(std::string_view line) {
-  const auto first = line.find(':');
-  if (first == std::string_view::npos) return std::nullopt;
-  const auto second = line.find(':', first + 1);
-  if (second == std::string_view::npos) return std::nullopt;
-  std::string_view path = line.substr(second + 1);
-  while (!path.empty()) {
-    const auto cut = path.find_last_of("/:");
-    const std::string_view component = cut == std::string_view::npos ? path : path.substr(cut + 1);
+  for (const auto component : cgroup_components_innermost_first(line)) {
     if (auto uid = uid_in_component(component)) return uid;
-    if (cut == std::string_view::npos) break;
-    path = path.substr(0, cut);
   }
   return std::nullopt;
 }

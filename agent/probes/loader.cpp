@@ -132,14 +132,18 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   return programs;
 }
 
-void BpfPrograms::add_target_pid(pid_t pid) {
+void BpfPrograms::set_verdict(pid_t pid, profilis_pid_verdict verdict) {
   const __u32 key = static_cast<__u32>(pid);
-  const __u8 traced = PROFILIS_PID_TRACED;
-  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &traced, sizeof traced,
+  const __u8 value = verdict;
+  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &value, sizeof value,
                            BPF_ANY)) {
-    throw_libbpf("cannot add pid " + std::to_string(pid) + " to the target map", errno);
+    throw_libbpf("cannot set pid " + std::to_string(pid) + " in the pid filter", errno);
   }
 }
+
+void BpfPrograms::add_target_pid(pid_t pid) { set_verdict(pid, PROFILIS_PID_TRACED); }
+
+void BpfPrograms::exclude_pid(pid_t pid) { set_verdict(pid, PROFILIS_PID_EXCLUDED); }
 
 void BpfPrograms::set_marker_object(std::uint32_t object, std::uint64_t start, std::uint64_t end) {
   const __u32 key = object - 1;
@@ -159,14 +163,6 @@ void BpfPrograms::set_trace_mode(profilis_trace_mode mode) {
 
 void BpfPrograms::stop_tracing() { set_trace_mode(PROFILIS_TRACE_NONE); }
 
-void BpfPrograms::exclude_pid(pid_t pid) {
-  const __u32 key = static_cast<__u32>(pid);
-  const __u8 excluded = PROFILIS_PID_EXCLUDED;
-  if (bpf_map__update_elem(fn_->maps.target_pids, &key, sizeof key, &excluded, sizeof excluded,
-                           BPF_ANY)) {
-    throw_libbpf("cannot exclude pid " + std::to_string(pid) + " in the pid filter", errno);
-  }
-}
 
 void BpfPrograms::set_process_rules(const profilis_process_rules& rules) {
   const __u32 zero = 0;

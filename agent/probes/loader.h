@@ -123,6 +123,7 @@ class BpfPrograms {
                    const std::string& provider, const std::string& name, std::uint64_t cookie,
                    const std::string& label);
   // `program` at every site, by one uprobe-multi link or else one classic link per site.
+  void set_verdict(pid_t pid, profilis_pid_verdict verdict);
   void attach_uprobes(bpf_program* program, pid_t pid, const std::string& path,
                       const std::vector<UprobeSite>& sites,
                       const std::vector<std::uint64_t>& ref_ctr_offsets, bool at_return,
