@@ -163,7 +163,6 @@ void BpfPrograms::set_trace_mode(profilis_trace_mode mode) {
 
 void BpfPrograms::stop_tracing() { set_trace_mode(PROFILIS_TRACE_NONE); }
 
-
 void BpfPrograms::set_process_rules(const profilis_process_rules& rules) {
   const __u32 zero = 0;
   if (bpf_map__update_elem(fn_->maps.process_rules, &zero, sizeof zero, &rules, sizeof rules,
