@@ -13,7 +13,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 image=${1:-localhost/profilis-agent:latest}
 work=${2:-$root/build/deploy}
-base_image=localhost/profilis-debian:bookworm
 mirror=${PROFILIS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${PROFILIS_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 mkdir -p "$work"
@@ -26,8 +25,16 @@ if [[ ! -s $tarball ]]; then
     "deb $security bookworm-security main"
   mv "$tarball.part" "$tarball"
 fi
-echo "build-image: importing $tarball as $base_image"
-podman import --quiet "$tarball" "$base_image" >/dev/null
+# Imported once per tarball (each import is a new image, which no cached layer builds on), and
+# tagged by it; the bases of earlier tarballs are removed.
+base_image=localhost/profilis-debian:bookworm-$(stat -c %Y "$tarball")
+if ! podman image exists "$base_image"; then
+  for old in $(podman images --format '{{.Repository}}:{{.Tag}}' localhost/profilis-debian); do
+    podman rmi "$old" >/dev/null 2>&1 || true
+  done
+  echo "build-image: importing $tarball as $base_image"
+  podman import --quiet "$tarball" "$base_image" >/dev/null
+fi
 
 # The build context is the sources the agent is built from, not the build trees beside them.
 context=$(mktemp -d)

@@ -18,7 +18,7 @@ packages=(
   python3-psycopg2
   # deploy/ and its checks (tests/deploy/run.sh): the base image, the container engine (runc: crun
   # refuses hybrid cgroup hosts), linters, and what drives the running agent and Prometheus
-  mmdebstrap podman runc yamllint python3-yaml jq curl systemd
+  mmdebstrap podman runc yamllint python3-yaml jq curl systemd libcap2-bin
 )
 
 missing=()

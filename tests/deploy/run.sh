@@ -28,7 +28,7 @@ missing() {
   exit 0
 }
 [[ $(id -u) -eq 0 ]] || missing "needs root"
-for tool in yamllint promtool prometheus systemd-analyze setpriv jq curl podman mmdebstrap; do
+for tool in yamllint promtool prometheus systemd-analyze setpriv capsh jq curl podman mmdebstrap; do
   command -v "$tool" >/dev/null || missing "$tool is not installed (scripts/install-deps.sh)"
 done
 [[ -x $agent && -x $demo ]] || missing "build $agent and $demo first (scripts/build.sh)"
@@ -175,8 +175,14 @@ if ! wait_http "http://127.0.0.1:$port/healthz" 20; then
   podman logs "$container" >&2 || true
   fail "the container's /healthz did not answer"
 fi
-echo "deploy: container $container: /healthz 200; capabilities: $(podman exec "$container" \
-  grep CapEff /proc/1/status 2>/dev/null || echo '(no exec)')"
+# The agent's own capabilities, seen from the host, must be the DaemonSet's and no more.
+agent_pid=$(podman inspect "$container" --format '{{.State.Pid}}')
+eff=$(awk '/^CapEff:/ {print $2}' "/proc/$agent_pid/status")
+have=$(capsh --decode="$eff" | sed 's/^[^=]*=//; s/cap_//g' | tr 'a-z' 'A-Z' | tr ',' '\n' | sort |
+  paste -sd,)
+want=$(tr ',' '\n' <<<"$ds_caps" | sort | paste -sd,)
+[[ $have == "$want" ]] || fail "the container's agent has capabilities $have, not $want"
+echo "deploy: container $container: /healthz 200; the agent (host pid $agent_pid) has CapEff $eff = $have"
 
 echo "== deploy: Prometheus scraping the container, every dashboard expression"
 prom_port=$(free_port)
