@@ -20,7 +20,7 @@ mkdir -p "$work"
 tarball=$work/debian-bookworm-minbase.tar
 if [[ ! -s $tarball ]]; then
   echo "build-image: mmdebstrap bookworm (minbase) -> $tarball"
-  mmdebstrap --quiet --variant=minbase bookworm "$tarball.part" \
+  mmdebstrap --quiet --variant=minbase --format=tar bookworm "$tarball.part" \
     "deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
     "deb $security bookworm-security main"
   mv "$tarball.part" "$tarball"

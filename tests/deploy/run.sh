@@ -152,7 +152,7 @@ fi
 
 echo "== deploy: image (deploy/build-image.sh)"
 t0=$SECONDS
-bash "$deploy/build-image.sh" "$image" "$build/deploy"
+bash "$deploy/build-image.sh" "$image" "$build/deploy" || fail "deploy/build-image.sh failed"
 echo "deploy: image built in $((SECONDS - t0)) s"
 
 echo "== deploy: the image run as the DaemonSet runs it (podman)"
@@ -163,11 +163,19 @@ podman_caps=$(tr ',' '\n' <<<"$ds_caps" | sed 's/^/--cap-add=/' | paste -sd' ')
 # ("cgroups in hybrid mode"). The limits: where the runtime lacks CAP_SYS_RESOURCE (a VM's
 # container), it cannot raise them to podman's defaults; these are below the host's.
 read -r -a host_flags <<<"${PROFILIS_PODMAN_RUN_FLAGS:---runtime runc --ulimit nofile=1024:$(ulimit -Hn) --ulimit nproc=4096:4096}"
+# The kubelet's log directories, as the DaemonSet's DirectoryOrCreate hostPaths: empty ones where
+# this host has none.
+logs=()
+for d in pods containers; do
+  src=/var/log/$d
+  [[ -d $src ]] || { src=$work/log-$d && mkdir "$src"; }
+  logs+=(-v "$src:/var/log/$d:ro")
+done
 # shellcheck disable=SC2086 # one flag per capability
 container=$(podman run -d "${host_flags[@]}" --cap-drop=ALL $podman_caps \
   --security-opt no-new-privileges --pid=host --read-only --read-only-tmpfs=false \
   --network host -v "$work/jsonl:/var/lib/profilis/jsonl" \
-  -v /var/log/pods:/var/log/pods:ro -v /var/log/containers:/var/log/containers:ro \
+  "${logs[@]}" \
   "$image" --pid "$target" --fn demo::checksum --prometheus "0.0.0.0:$port" \
   --jsonl-dir /var/lib/profilis/jsonl --instance deploy-test) ||
   fail "podman run failed"
