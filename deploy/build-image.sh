@@ -43,9 +43,14 @@ cp -a "$root"/{CMakeLists.txt,cmake,bpf,vmlinux,include,agent,exporters,demo} "$
 # chroot isolation: RUN steps need no OCI runtime, cgroups or rlimits (apt-get, the compiler), so
 # the build works wherever podman is installed; host networking reaches the Debian mirror.
 echo "build-image: podman build $image (FROM $base_image)"
+previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 cache=(--no-cache)
 [[ ${PROFILIS_IMAGE_CACHE:-} == 1 ]] && cache=()
 podman build "${cache[@]}" --isolation chroot --network host --build-arg "BASE=$base_image" \
   -f "$root/deploy/Dockerfile" -t "$image" "$context"
 podman image prune -f --filter label=org.profilis.stage=build >/dev/null
+# The image this tag named before, now untagged.
+if [[ -n $previous && $previous != $(podman image inspect --format '{{.Id}}' "$image") ]]; then
+  podman rmi "$previous" >/dev/null 2>&1 || true
+fi
 podman image ls "$image"
