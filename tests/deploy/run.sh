@@ -83,21 +83,22 @@ out=$(systemd-analyze verify --man=no "$work/profilis-agent.service" 2>&1) ||
 [[ -z $out ]] || fail "systemd-analyze verify: $out"
 
 # What the manifests say, read from them rather than repeated here.
-read -r ds_caps ds_hostpid ds_readonly ds_privileged < <($py - "$deploy/kubernetes/daemonset.yaml" <<'EOF'
+read -r ds_caps ds_hostpid ds_readonly ds_privileged ds_seccomp < <($py - "$deploy/kubernetes/daemonset.yaml" <<'EOF'
 import sys, yaml
 ds = yaml.safe_load(open(sys.argv[1]))
 pod = ds["spec"]["template"]["spec"]
 sc = pod["containers"][0]["securityContext"]
 assert sc["capabilities"]["drop"] == ["ALL"], "the DaemonSet must drop ALL capabilities"
 print(",".join(sc["capabilities"]["add"]), pod.get("hostPID", False),
-      sc.get("readOnlyRootFilesystem", False), sc.get("privileged", False))
+      sc.get("readOnlyRootFilesystem", False), sc.get("privileged", False),
+      sc.get("seccompProfile", {}).get("type", "RuntimeDefault"))
 EOF
 )
 [[ $ds_hostpid == True && $ds_readonly == True && $ds_privileged == False ]] ||
   fail "daemonset.yaml: hostPID $ds_hostpid, readOnlyRootFilesystem $ds_readonly, privileged $ds_privileged"
 unit_caps=$(sed -n 's/^AmbientCapabilities=//p' "$deploy/systemd/profilis-agent.service" |
   tr ' ' '\n' | sed 's/^CAP_//' | paste -sd,)
-echo "deploy: DaemonSet capabilities: $ds_caps; systemd unit's: $unit_caps"
+echo "deploy: DaemonSet capabilities: $ds_caps (seccomp $ds_seccomp); systemd unit's: $unit_caps"
 setpriv_caps() { # BPF,PERFMON -> +bpf,+perfmon
   tr 'A-Z' 'a-z' <<<"$1" | sed 's/^/+/; s/,/,+/g'
 }
@@ -178,9 +179,12 @@ for d in pods containers; do
   [[ -d $src ]] || { src=$work/log-$d && mkdir "$src"; }
   logs+=(-v "$src:/var/log/$d:ro")
 done
+# The DaemonSet's seccomp profile: the runtime's default, or none.
+seccomp=()
+[[ $ds_seccomp == Unconfined ]] && seccomp=(--security-opt seccomp=unconfined)
 # shellcheck disable=SC2086 # one flag per capability
 container=$(podman run -d "${host_flags[@]}" --cap-drop=ALL $podman_caps \
-  --security-opt no-new-privileges --pid=host --read-only --read-only-tmpfs=false \
+  "${seccomp[@]}" --security-opt no-new-privileges --pid=host --read-only --read-only-tmpfs=false \
   --network host -v "$work/jsonl:/var/lib/profilis/jsonl" \
   "${logs[@]}" \
   "$image" --pid "$target" --fn demo::checksum --prometheus "0.0.0.0:$port" \
