@@ -16,6 +16,9 @@ packages=(
   # database tracing: client libraries for the fixtures, throwaway servers, drivers and CLIs
   postgresql-15 postgresql-contrib mariadb-server libpq-dev libmariadb-dev libsqlite3-dev sqlite3
   python3-psycopg2
+  # deploy/ and its checks (tests/deploy/run.sh): the base image, the container engine (runc: crun
+  # refuses hybrid cgroup hosts), linters, and what drives the running agent and Prometheus
+  mmdebstrap podman runc yamllint python3-yaml jq curl systemd libcap2-bin
 )
 
 missing=()

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is needed, checks formatting, builds, runs
-# unit and end-to-end tests, then builds and runs them again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and fuzzes the SQL normalizer, the config parser and the USDT argument parser for a bounded time. End-to-end tests need root; with CI=true they fail instead of skipping.
+# unit and end-to-end tests and, once, the deploy/ checks (tests/deploy/run.sh: manifests, the
+# image under podman, the dashboard against Prometheus), then builds and runs the tests again under
+# AddressSanitizer and UndefinedBehaviorSanitizer, and fuzzes the SQL normalizer, the config parser
+# and the USDT argument parser for a bounded time. End-to-end tests need root; with CI=true they
+# fail instead of skipping.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,6 +16,8 @@ echo "== build (RelWithDebInfo)"
 bash scripts/build.sh "$root/build"
 echo "== tests"
 ctest --test-dir "$root/build" --output-on-failure --timeout 300
+echo "== deploy checks (manifests, capabilities, the image under podman, the dashboard)"
+bash tests/deploy/run.sh "$root/build"
 
 echo "== build (ASan + UBSan)"
 bash scripts/build.sh "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DPROFILIS_SANITIZE=ON -DPROFILIS_BENCH=OFF

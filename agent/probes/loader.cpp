@@ -30,6 +30,19 @@ namespace {
   throw RuntimeError(errno_message(what, err));
 }
 
+// Attaching a classic (perf-event) uprobe takes CAP_SYS_ADMIN again since Linux 6.16 and the
+// stable kernels of July 2025 on (commit ba677dbe77af, "perf: Revert to requiring CAP_SYS_ADMIN
+// for uprobes"): CAP_BPF and CAP_PERFMON load the programs but no longer attach them that way.
+[[noreturn]] void throw_attach_error(const std::string& what, int err) {
+  if (err == EPERM || err == EACCES) {
+    throw PrivilegeError(errno_message(what + " (the kernel refused: run as root or grant "
+                                              "CAP_BPF, CAP_PERFMON and, for uprobes on kernels "
+                                              "since mid-2025, CAP_SYS_ADMIN)",
+                                       err));
+  }
+  throw RuntimeError(errno_message(what, err));
+}
+
 }  // namespace
 
 void BpfPrograms::SkeletonDeleter::operator()(fn_latency_bpf* skel) const {
@@ -238,7 +251,8 @@ void BpfPrograms::attach_postgres_server(const std::string& path, const std::str
     }
     bpf_link* link = bpf_program__attach_usdt(prog, -1, path.c_str(), "postgresql", name, nullptr);
     if (!link) {
-      throw_libbpf(std::string("cannot attach USDT postgresql:") + name + " in " + label, errno);
+      throw_attach_error(std::string("cannot attach USDT postgresql:") + name + " in " + label,
+                         errno);
     }
     links_.emplace_back(link);
   }
@@ -256,9 +270,9 @@ void BpfPrograms::attach_usdt(bpf_program* program, pid_t pid, const std::string
   bpf_link* link =
       bpf_program__attach_usdt(program, pid, path.c_str(), provider.c_str(), name.c_str(), &opts);
   if (!link) {
-    throw_libbpf("cannot attach USDT probe " + provider + ":" + name + " in " + label + " (pid " +
-                     std::to_string(pid) + ")",
-                 errno);
+    throw_attach_error("cannot attach USDT probe " + provider + ":" + name + " in " + label +
+                           " (pid " + std::to_string(pid) + ")",
+                       errno);
   }
   links_.emplace_back(link);
 }
@@ -333,9 +347,9 @@ void BpfPrograms::attach_uprobes(bpf_program* program, pid_t pid, const std::str
     bpf_link* link = bpf_program__attach_uprobe_opts(
         program, pid, path.c_str(), static_cast<size_t>(sites[i].file_offset), &opts);
     if (!link) {
-      throw_libbpf(std::string("cannot attach ") + (at_return ? "uretprobe" : "uprobe") + " to " +
-                       label + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : ""),
-                   errno);
+      throw_attach_error(std::string("cannot attach ") + (at_return ? "uretprobe" : "uprobe") +
+                             " to " + label + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : ""),
+                         errno);
     }
     links_.emplace_back(link);
   }
