@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "agent/app/option_values.h"
+#include "agent/common/errors.h"
 #include "agent/targets/usdt_targets.h"
 #include "profilis_records.h"
 
@@ -77,7 +78,7 @@ constexpr std::array kOptions = {
                    "read its cgroup, a few milliseconds after its exec",
                .apply =
                    [](Options& o, const std::string& v) {
-                     if (v.empty()) throw std::invalid_argument("empty glob");
+                     if (v.empty()) throw UsageError("an empty glob matches no container");
                      o.include_containers.push_back(v);
                    }},
     OptionSpec{

@@ -165,15 +165,14 @@ std::string parse_choice(std::string_view text, std::initializer_list<std::strin
 }
 
 std::string parse_comm_glob(std::string_view text) {
-  if (text.empty()) throw std::invalid_argument("empty glob");
+  if (text.empty()) throw UsageError("an empty glob matches no process name");
   if (text.size() >= PROFILIS_COMM_GLOB_MAX) {
-    throw std::invalid_argument("'" + std::string(text) + "' is longer than " +
-                                std::to_string(PROFILIS_COMM_GLOB_MAX - 1) +
-                                " characters (a process name has at most 15)");
+    throw UsageError(quoted(text) + " is longer than " +
+                     std::to_string(PROFILIS_COMM_GLOB_MAX - 1) +
+                     " characters (a process name has at most 15)");
   }
   if (text.find_first_of("[]\\") != std::string_view::npos) {
-    throw std::invalid_argument("'" + std::string(text) +
-                                "': only * and ? are special in a process-name glob");
+    throw UsageError(quoted(text) + ": only * and ? are special in a process-name glob");
   }
   return std::string(text);
 }
