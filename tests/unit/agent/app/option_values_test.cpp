@@ -184,6 +184,19 @@ TEST(ParseMetricLabels, shouldRefuseAnUnknownNameWithTheValidOnesAndTheClosest) 
   }
 }
 
+// ---- parse_comm_glob ----
+
+TEST(ParseCommGlob, shouldTakeStarsAndQuestionMarksUpToThirtyOneCharacters) {
+  EXPECT_EQ(parse_comm_glob("python*"), "python*");
+  EXPECT_EQ(parse_comm_glob("p?stgres"), "p?stgres");
+  EXPECT_EQ(parse_comm_glob(std::string(31, 'a')), std::string(31, 'a'));
+  EXPECT_NE(usage_error_of([] { parse_comm_glob(std::string(32, 'a')); }).find("longer than 31"),
+            std::string::npos);
+  for (const char* text : {"", "[ab]", "a\\*"}) {
+    EXPECT_FALSE(usage_error_of([&] { parse_comm_glob(text); }).empty()) << text;
+  }
+}
+
 // ---- parse_choice, parse_bool ----
 
 TEST(ParseChoice, shouldAcceptOnlyTheChoicesListingThem) {
