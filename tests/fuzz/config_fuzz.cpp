@@ -29,7 +29,18 @@ constexpr const char* kFile = "fuzz.json";
 // What merge_options promises about options it returns, whatever the file said.
 void check(const profilis::Options& o) {
   using namespace std::chrono_literals;
-  if (o.pids.empty()) fail("options without a pid", "");
+  if (o.pids.empty() && o.binaries.empty() && !o.node) fail("options without a target", "");
+  const bool by_file = o.node || !o.binaries.empty();
+  if (!by_file &&
+      !(o.include_comms.empty() && o.exclude_comms.empty() && o.include_containers.empty())) {
+    fail("process rules without --node or --binary", "");
+  }
+  for (const auto* globs : {&o.include_comms, &o.exclude_comms}) {
+    if (globs->size() > 8) fail("more than 8 process-name globs", "");
+    for (const auto& glob : *globs) {
+      if (glob.empty() || glob.size() > 31) fail("a process-name glob of a bad length", glob);
+    }
+  }
   for (pid_t pid : o.pids) {
     if (pid <= 0) fail("a pid that is not positive", std::to_string(pid));
   }
@@ -50,8 +61,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(profilis::merge_options({}, profilis::config_values(text, kFile), kFile));
   } catch (const profilis::UsageError& e) {
     const std::string_view message = e.what();
-    // A user must learn which file is wrong: every message but the one about the whole run says.
-    if (message.rfind(kFile, 0) != 0 && message.rfind("nothing to trace", 0) != 0) {
+    // A user must learn which file is wrong: every message but those about the whole run says.
+    const bool about_the_run = message.rfind("nothing to trace", 0) == 0 ||
+                               message.rfind("--include-comm, --exclude-comm", 0) == 0 ||
+                               message.rfind("at most ", 0) == 0 ||
+                               message.rfind("--fn and --usdt need", 0) == 0;
+    if (message.rfind(kFile, 0) != 0 && !about_the_run) {
       fail("a message that does not name the file", message);
     }
     if (e.code() != profilis::ExitCode::kUsage) fail("not exit code 2", message);
