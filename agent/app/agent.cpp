@@ -119,6 +119,7 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
     }
     if (!probed.empty()) plan.files.push_back(std::move(probed));
   }
+  drop_repeated_sites(plan.probes);
   if (options.node) {
     for (const pid_t pid : node_processes()) {
       if (pid == ::getpid()) continue;

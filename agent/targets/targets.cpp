@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <tuple>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -169,6 +171,13 @@ std::vector<FunctionProbe> resolve_functions(const FileTarget& file, const FnSpe
                      file.object + ")");
   }
   return functions_in(-1, file.path, file.object, spec.pattern, "");
+}
+
+void drop_repeated_sites(std::vector<FunctionProbe>& probes) {
+  std::set<std::tuple<pid_t, std::string, std::uint64_t>> seen;
+  std::erase_if(probes, [&](const FunctionProbe& probe) {
+    return !seen.emplace(probe.pid, probe.path, probe.file_offset).second;
+  });
 }
 
 FileTarget file_target(const std::string& path, const std::string& object) {

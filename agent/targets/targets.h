@@ -53,6 +53,10 @@ struct FunctionProbe {
   std::string name;  // as reported in events: demangled for C++
 };
 
+// Drops every probe that repeats an earlier one's site (process, file, offset), keeping the order:
+// a function several --fn patterns match is probed once, so each call is one event.
+void drop_repeated_sites(std::vector<FunctionProbe>& probes);
+
 // A file probed for every process that maps it (--binary, --node): its probes have pid -1, and it
 // is attached once per (device, inode) however many paths and processes reach it.
 struct FileTarget {

@@ -365,6 +365,23 @@ TEST_P(FnLatencyTest, GlobSelectsMatchingFunctionsOnly) {
 
 // glibc 2.36's nanosleep is its own exported function (it calls __clock_nanosleep directly, not
 // through the PLT), and the fixture calls it directly for every sleep.
+// A function several --fn patterns match is probed once: each call is one event, and no return
+// is counted as having no entry.
+TEST_P(FnLatencyTest, AFunctionMatchedByTwoPatternsIsProbedOnce) {
+  PROFILIS_REQUIRE_ROOT();
+  ASSERT_NO_FATAL_FAILURE(start_fixture(GetParam().path));
+  ASSERT_NO_FATAL_FAILURE(
+      start_agent({"--fn", "fx_sleep_ms", "--fn", "fx_s*", "--fn", "fx_sleep_ms"}));
+  ASSERT_NO_FATAL_FAILURE(run_workload());
+
+  auto expected = by_fn(fixture_calls(timings_path()));
+  auto got = by_fn(agent_calls());
+  Accuracy accuracy;
+  expect_same_calls("fx_sleep_ms", expected["fx_sleep_ms"], got["fx_sleep_ms"], accuracy);
+  EXPECT_EQ(agent_->err().find("returns without an entry"), std::string::npos) << agent_->err();
+  EXPECT_NE(agent_->err().find("tracing 1 function(s)"), std::string::npos) << agent_->err();
+}
+
 TEST_P(FnLatencyTest, TracesASharedLibraryFunction) {
   PROFILIS_REQUIRE_ROOT();
   ASSERT_NO_FATAL_FAILURE(start_fixture(GetParam().path));
