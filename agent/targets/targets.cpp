@@ -5,11 +5,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <set>
-#include <tuple>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "agent/common/errors.h"
 #include "agent/inspect/proc_maps.h"
