@@ -60,7 +60,12 @@ struct CommandLine {
         option = app.add_option(names, one[i], help);
         break;
       case Arity::kRepeatable:
-        option = app.add_option(names, many[i], help);
+        // One value per occurrence, taken as written: CLI11 would otherwise split "[a,b]" into
+        // a list and pass "[a]" on as "a".
+        option = app.add_option(names, many[i], help)
+                     ->expected(1)
+                     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+                     ->allow_extra_args(false);
         break;
       case Arity::kFlag:  // CLI11 writes "true" for a bare flag unless told otherwise
         if (spec.flag_value != "true") names += "{" + std::string(spec.flag_value) + "}";

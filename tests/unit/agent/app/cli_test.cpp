@@ -67,6 +67,18 @@ TEST(ParseCli, shouldRepeatPidAndFn) {
   EXPECT_EQ(o.fn_specs, (std::vector<std::string>{"malloc", "libc.so.6:free"}));
 }
 
+// A repeatable option takes one value per occurrence, as written: no list syntax of the parser's
+// own ("[a,b]"), no second value after a space.
+TEST(ParseCli, shouldTakeOneValueAsWrittenPerOccurrence) {
+  const CliResult r = parse({"--node", "--exclude-comm", "psql", "--exclude-comm", "p?*"});
+  EXPECT_EQ(r.options.exclude_comms, (std::vector<std::string>{"psql", "p?*"}));
+  EXPECT_TRUE(r.options.node);
+  const CliResult b = parse({"--binary", "/srv/[a]"});
+  EXPECT_EQ(b.options.binaries, (std::vector<std::string>{"/srv/[a]"}));
+  EXPECT_USAGE_ERROR(parse({"--node", "--include-comm", "[a]"}));
+  EXPECT_USAGE_ERROR(parse({"--pid", "42", "--fn", "a", "b"}));
+}
+
 TEST(ParseCli, shouldAcceptEqualsSyntaxForOptions) {
   const Options o = parse({"--pid=7", "--fn=ns::Cls::*", "--queue-size=10"}).options;
   EXPECT_EQ(o.pids, std::vector<pid_t>{7});
