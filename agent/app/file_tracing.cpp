@@ -131,6 +131,10 @@ void ProcessFollower::on_notices(const std::vector<profilis_process_notice>& not
     if (!options_.include_containers.empty() && notice.verdict == PROFILIS_PID_EXCLUDED) {
       if (comm_allowed(options_, comm) && in_included_container(options_, pid)) {
         program_.add_target_pid(pid);
+        if (options_.verbose) {
+          std::fprintf(stderr, "profilis-agent: pid %d (%s) traced: its container is included\n",
+                       pid, comm.c_str());
+        }
       }
     }
     if (options_.node) {

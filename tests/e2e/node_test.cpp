@@ -110,6 +110,16 @@ TEST(BinaryTracing, AFileWithNothingToTraceIsRefused) {
   EXPECT_EQ(missing.wait(30s).code, 2) << missing.err();
 }
 
+// The cgroup v2 hierarchy: alone at /sys/fs/cgroup, or beside v1's controllers (hybrid).
+fs::path unified_hierarchy() {
+  for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+    if (fs::exists(fs::path(root) / "cgroup.procs") && !fs::exists(fs::path(root) / "tasks")) {
+      return root;
+    }
+  }
+  return {};
+}
+
 TEST(NodeTracing, Psycopg2AndSqlite3ProgramsStartedLaterAreTracedWithoutBeingNamed) {
   PROFILIS_REQUIRE_ROOT();
   PostgresServer server;
@@ -149,33 +159,77 @@ TEST(NodeTracing, ExcludeCommKeepsMatchingProcessesOut) {
   expect_exactly_its_queries(included, events[included.pid()]);
 }
 
-// The cgroup v2 hierarchy: alone at /sys/fs/cgroup, or beside v1's controllers (hybrid).
-fs::path unified_hierarchy() {
-  for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
-    if (fs::exists(fs::path(root) / "cgroup.procs") && !fs::exists(fs::path(root) / "tasks")) {
-      return root;
-    }
+// A cgroup named as containerd names a container's, removed at the end.
+class ContainerCgroup {
+ public:
+  explicit ContainerCgroup(const std::string& id) {
+    const fs::path unified = unified_hierarchy();
+    if (unified.empty()) return;
+    path_ = unified / ("profilis-ct-" + std::to_string(::getpid()) + "-" + id.substr(0, 8)) /
+            ("cri-containerd-" + id + ".scope");
+    std::error_code error;
+    fs::create_directories(path_, error);
+    if (error) path_.clear();
   }
-  return {};
+  ~ContainerCgroup() {
+    std::error_code error;
+    if (path_.empty()) return;
+    fs::remove(path_, error);
+    fs::remove(path_.parent_path(), error);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// A shell that moves itself into `cgroup`, then execs `command`.
+std::vector<std::string> in_cgroup(const fs::path& cgroup,
+                                   const std::vector<std::string>& command) {
+  std::string shell = "echo $$ > " + (cgroup / "cgroup.procs").string() + " && exec";
+  for (const auto& argument : command) shell += " '" + argument + "'";
+  return {"sh", "-c", shell};
+}
+
+TEST(NodeTracing, IncludeContainerTracesOnlyProcessesOfTheIncludedContainers) {
+  PROFILIS_REQUIRE_ROOT();
+  const std::string included_id(64, 'a'), other_id(64, 'b');
+  ContainerCgroup included(included_id), other(other_id);
+  ASSERT_FALSE(included.path().empty() || other.path().empty()) << "no cgroup v2 hierarchy";
+  FileWideAgent agent({"--node", "--verbose", "--include-container", "aaaa*"});
+  ASSERT_TRUE(agent.ready()) << agent.err();
+  TempDir dir;
+  DbFixture inside(in_cgroup(included.path(), sqlite3_fixture_command(dir.path() + "/a.db",
+                                                                      dir.path() + "/a.jsonl")),
+                   dir.path() + "/a.jsonl");
+  DbFixture outside(in_cgroup(other.path(), sqlite3_fixture_command(dir.path() + "/b.db",
+                                                                    dir.path() + "/b.jsonl")),
+                    dir.path() + "/b.jsonl");
+  DbFixture host(sqlite3_fixture_command(dir.path() + "/c.db", dir.path() + "/c.jsonl"),
+                 dir.path() + "/c.jsonl");
+  ASSERT_TRUE(inside.wait_ready()) << inside.process().err();
+  // A new process is held until the agent has read its cgroup; --verbose says when it let it in.
+  ASSERT_TRUE(agent.wait_for_stderr("pid " + std::to_string(inside.pid()) + " (python3) traced"))
+      << agent.err();
+  ASSERT_NO_FATAL_FAILURE(run_to_the_end(inside));
+  ASSERT_NO_FATAL_FAILURE(run_to_the_end(outside));
+  ASSERT_NO_FATAL_FAILURE(run_to_the_end(host));
+  auto events = agent.stop();
+  expect_exactly_its_queries(inside, events[inside.pid()]);
+  for (const auto& event : events[inside.pid()]) {
+    EXPECT_EQ(event.value("container_id", ""), included_id) << event.dump();
+  }
+  EXPECT_FALSE(events.contains(outside.pid())) << events[outside.pid()].size() << " events";
+  EXPECT_FALSE(events.contains(host.pid())) << events[host.pid()].size() << " events";
 }
 
 TEST(NodeTracing, AProcessInItsOwnMountNamespaceIsTracedThroughItsOwnCopyWithItsPod) {
   PROFILIS_REQUIRE_ROOT();
   constexpr const char* kId = "5e1f0c3a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
   TempDir dir;
-  const fs::path unified = unified_hierarchy();
-  ASSERT_FALSE(unified.empty()) << "no cgroup v2 hierarchy under /sys/fs/cgroup";
-  const fs::path cgroup = unified / ("profilis-ns-" + std::to_string(::getpid())) /
-                          ("cri-containerd-" + std::string(kId) + ".scope");
-  fs::create_directories(cgroup);
-  struct RemoveCgroup {
-    fs::path path;
-    ~RemoveCgroup() {
-      std::error_code error;
-      fs::remove(path, error);
-      fs::remove(path.parent_path(), error);
-    }
-  } remove_cgroup{cgroup};
+  const ContainerCgroup container(kId);
+  ASSERT_FALSE(container.path().empty()) << "no cgroup v2 hierarchy under /sys/fs/cgroup";
+  const fs::path& cgroup = container.path();
   // The kubelet's links, as the DaemonSet mounts them.
   const std::string kubelet_dir = dir.path() + "/containers";
   fs::create_directory(kubelet_dir);
