@@ -30,12 +30,9 @@ constexpr const char* kNobody = "65534";
 constexpr std::size_t kMaxColumns = 100;
 
 // A system file the test needs: outside CI its absence skips the test, in CI it fails it.
-#define REQUIRE_FILE(path)                                                                   \
-  do {                                                                                       \
-    if (!fs::exists(path)) {                                                                 \
-      if (::profilis::e2e::in_ci()) FAIL() << (path) << " is missing (CI=true: failing)";    \
-      GTEST_SKIP() << (path) << " is missing (skipped outside CI; with CI=true this fails)"; \
-    }                                                                                        \
+#define REQUIRE_FILE(path)                                                              \
+  do {                                                                                  \
+    if (!fs::exists(path)) PROFILIS_SKIP_OUTSIDE_CI(std::string(path) + " is missing"); \
   } while (0)
 
 struct Result {

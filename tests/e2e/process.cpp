@@ -227,11 +227,6 @@ std::optional<std::string> missing_root() {
          std::to_string(::geteuid());
 }
 
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string_view(ci) == "true";
-}
-
 TempDir::TempDir() {
   std::string pattern = "/tmp/profilis-e2e-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) throw_errno("mkdtemp", errno);

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/common/skip_outside_ci.h"
+
 namespace profilis::e2e {
 
 using namespace std::chrono_literals;
@@ -78,10 +80,6 @@ ExitStatus run(const std::vector<std::string>& argv, std::chrono::milliseconds t
 // Why this test cannot run (not root), or nothing when it can.
 std::optional<std::string> missing_root();
 
-// True when the environment variable CI is "true": then a test that cannot run must fail, since a
-// skipped end-to-end test in CI would hide a broken agent.
-bool in_ci();
-
 // A fresh directory under /tmp, removed with its contents on destruction.
 class TempDir {
  public:
@@ -104,11 +102,9 @@ std::optional<std::string> read_file(const std::string& path);
 }  // namespace profilis::e2e
 
 // Use first in a test body that needs root: skips the test outside CI, fails it in CI.
-#define PROFILIS_REQUIRE_ROOT()                                                             \
-  do {                                                                                      \
-    if (auto profilis_reason = ::profilis::e2e::missing_root()) {                           \
-      if (::profilis::e2e::in_ci())                                                         \
-        FAIL() << *profilis_reason << " (CI=true: failing, not skipping)";                  \
-      GTEST_SKIP() << *profilis_reason << " (skipped outside CI; with CI=true this fails)"; \
-    }                                                                                       \
+#define PROFILIS_REQUIRE_ROOT()                                   \
+  do {                                                            \
+    if (auto profilis_reason = ::profilis::e2e::missing_root()) { \
+      PROFILIS_SKIP_OUTSIDE_CI(*profilis_reason);                 \
+    }                                                             \
   } while (0)

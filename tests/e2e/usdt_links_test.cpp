@@ -134,7 +134,9 @@ void run_many_sites(
 
 TEST(UsdtLinks, OneUprobeMultiLinkHoldsEverySiteOfAProbe) {
   PROFILIS_REQUIRE_ROOT();
-  if (!kernel_has_uprobe_multi()) GTEST_SKIP() << "kernel older than 6.6: no uprobe-multi links";
+  if (!kernel_has_uprobe_multi()) {
+    PROFILIS_SKIP_OUTSIDE_CI("kernel older than 6.6: no uprobe-multi links");
+  }
   run_many_sites([](const std::multimap<std::string, std::string>& links) {
     ASSERT_EQ(links.count("uprobe_multi"), 1u);
     EXPECT_EQ(links.size(), 1u) << "no other uprobe link for one probe";
@@ -157,7 +159,9 @@ TEST(UsdtLinks, LibbpfsPerfEventUprobesWhenUprobeMultiIsOff) {
 // each keeps its own name (the spec's cookie).
 TEST(UsdtLinks, ProbesOfOneFileAndProgramShareOneLink) {
   PROFILIS_REQUIRE_ROOT();
-  if (!kernel_has_uprobe_multi()) GTEST_SKIP() << "kernel older than 6.6: no uprobe-multi links";
+  if (!kernel_has_uprobe_multi()) {
+    PROFILIS_SKIP_OUTSIDE_CI("kernel older than 6.6: no uprobe-multi links");
+  }
   TempDir dir;
   const std::string log = dir.path() + "/log.jsonl";
   Process fixture({USDT_SDT_FIXTURE, log});

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/inspect/usdt_notes.h"
+#include "tests/common/skip_outside_ci.h"
 
 namespace profilis {
 namespace {
@@ -153,7 +154,7 @@ TEST(UsdtArguments, shouldReadTheSdtFixturesProbeArgument) {
 
 TEST(UsdtArguments, shouldReadPythonsFunctionEntry) {
   const std::string python = "/usr/bin/python3.11";
-  if (!std::filesystem::exists(python)) GTEST_SKIP() << python << " is not installed";
+  if (!std::filesystem::exists(python)) PROFILIS_SKIP_OUTSIDE_CI(python + " is not installed");
   const auto notes = notes_of(python);
   const UsdtNote* entry = find_note(notes, "python", "function__entry");
   ASSERT_NE(entry, nullptr);
@@ -167,7 +168,9 @@ TEST(UsdtArguments, shouldReadPythonsFunctionEntry) {
 
 TEST(UsdtArguments, shouldReadPostgresQueryProbes) {
   const std::string postgres = "/usr/lib/postgresql/15/bin/postgres";
-  if (!std::filesystem::exists(postgres)) GTEST_SKIP() << postgres << " is not installed";
+  if (!std::filesystem::exists(postgres)) {
+    PROFILIS_SKIP_OUTSIDE_CI(postgres + " is not installed");
+  }
   const auto notes = notes_of(postgres);
   const UsdtNote* start = find_note(notes, "postgresql", "query__start");
   ASSERT_NE(start, nullptr);
