@@ -13,6 +13,7 @@
 
 #include "agent/common/errors.h"
 #include "agent/probes/deferred_detach.h"
+#include "agent/probes/kernel_error.h"
 #include "agent/probes/usdt_attach.h"
 #include "db_latency_bpf.skel.h"
 #include "fn_latency_bpf.skel.h"
@@ -21,26 +22,11 @@
 namespace profilis {
 namespace {
 
-[[noreturn]] void throw_libbpf(const std::string& what, int err) {
-  if (err == EPERM || err == EACCES) {
-    throw PrivilegeError(errno_message(what + " (the kernel refused: run as root or grant "
-                                              "CAP_BPF and CAP_PERFMON)",
-                                       err));
-  }
-  throw RuntimeError(errno_message(what, err));
-}
+// libbpf's failures to load, share and attach, with what it said.
+[[noreturn]] void throw_libbpf(const std::string& what, int err) { throw_kernel_error(what, err); }
 
-// Attaching a classic (perf-event) uprobe takes CAP_SYS_ADMIN again since Linux 6.16 and the
-// stable kernels of July 2025 on (commit ba677dbe77af, "perf: Revert to requiring CAP_SYS_ADMIN
-// for uprobes"): CAP_BPF and CAP_PERFMON load the programs but no longer attach them that way.
 [[noreturn]] void throw_attach_error(const std::string& what, int err) {
-  if (err == EPERM || err == EACCES) {
-    throw PrivilegeError(errno_message(what + " (the kernel refused: run as root or grant "
-                                              "CAP_BPF, CAP_PERFMON and, for uprobes on kernels "
-                                              "since mid-2025, CAP_SYS_ADMIN)",
-                                       err));
-  }
-  throw RuntimeError(errno_message(what, err));
+  throw_kernel_error(what, err, kClassicUprobePrivileges);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "agent/common/errors.h"
+#include "agent/probes/kernel_error.h"
 
 namespace profilis {
 namespace {
@@ -98,12 +98,7 @@ UprobeMultiLink::UprobeMultiLink(int program_fd, const std::string& path,
   std::string what = "cannot attach " + std::to_string(sites.offsets.size()) +
                      (at_return ? " return probe(s)" : " probe(s)") + " to " + label;
   if (pid > 0) what += " (pid " + std::to_string(pid) + ")";
-  if (err == EPERM || err == EACCES) {
-    throw PrivilegeError(errno_message(what + " (the kernel refused: run as root or grant "
-                                              "CAP_BPF and CAP_PERFMON)",
-                                       err));
-  }
-  throw RuntimeError(errno_message(what, err));
+  throw_kernel_error(what, err);
 }
 
 }  // namespace profilis
