@@ -68,8 +68,7 @@ struct Plan {
 bool is_postgres_server(const std::string& exe_path) {
   const auto notes = read_usdt_notes(exe_path);
   if (!notes) return false;  // not an ELF file we can read: simply no server probes
-  return has_usdt_probe(*notes, "postgresql", "query__start") &&
-         has_usdt_probe(*notes, "postgresql", "query__done");
+  return has_postgres_query_probes(*notes);
 }
 
 // Resolves every --fn for every --pid before anything is loaded, so bad input fails fast and whole.

@@ -44,17 +44,6 @@ bool comm_allowed(const Options& options, std::string_view comm) {
          !any_glob_matches(options.exclude_comms, comm);
 }
 
-std::string comm_of(pid_t pid) {
-  std::FILE* file = std::fopen(proc_path(pid, "comm").c_str(), "re");
-  if (file == nullptr) return {};
-  char name[64] = {};
-  const bool read = std::fgets(name, sizeof name, file) != nullptr;
-  std::fclose(file);
-  std::string comm = read ? name : "";
-  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-  return comm;
-}
-
 // Under --include-container: whether the process is in a container the user asked for.
 bool in_included_container(const Options& options, pid_t pid) {
   const auto id = container_id_of_process(pid);
@@ -110,7 +99,7 @@ void judge_running_processes(BpfPrograms& program, const Options& options) {
   if (!by_comm && options.include_containers.empty()) return;
   for (const pid_t pid : node_processes()) {
     if (pid == ::getpid()) continue;
-    bool traced = comm_allowed(options, comm_of(pid));
+    bool traced = comm_allowed(options, process_comm(pid));
     if (traced && !options.include_containers.empty()) traced = in_included_container(options, pid);
     if (!traced) program.exclude_pid(pid);
   }

@@ -19,8 +19,7 @@ ProbedFile with_notes(const FileTarget& file, const std::vector<UsdtNote>& notes
   return ProbedFile{.file = file,
                     .db_probes = {},
                     .markers = marker_probes(notes),
-                    .postgres_server = has_usdt_probe(notes, "postgresql", "query__start") &&
-                                       has_usdt_probe(notes, "postgresql", "query__done"),
+                    .postgres_server = has_postgres_query_probes(notes),
                     .named = false};
 }
 

@@ -75,6 +75,12 @@ std::string locate_object(const TracedProcess& process, const std::string& objec
 
 }  // namespace
 
+std::string process_comm(pid_t pid) {
+  std::string comm = read_text(proc_path(pid, "comm"));
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
 TracedProcess inspect_process(pid_t pid) {
   if (pid <= 0) throw UsageError("invalid pid " + std::to_string(pid));
   TracedProcess process;
@@ -88,8 +94,7 @@ TracedProcess inspect_process(pid_t pid) {
     throw UsageError("pid " + std::to_string(pid) + " is a thread of process " +
                      std::to_string(tgid) + "; give --pid " + std::to_string(tgid));
   }
-  process.comm = read_text(proc_path(pid, "comm"));
-  if (!process.comm.empty() && process.comm.back() == '\n') process.comm.pop_back();
+  process.comm = process_comm(pid);
   process.exe = std::filesystem::read_symlink(proc_path(pid, "exe"), ec).string();
   if (ec) {
     throw UsageError("cannot trace pid " + std::to_string(pid) + ": " + ec.message() +

@@ -22,6 +22,9 @@ struct TracedProcess {
 // even inside another mount namespace.
 std::string proc_path(pid_t pid, std::string_view leaf);
 
+// The process's name (/proc/PID/comm); empty when it is gone.
+std::string process_comm(pid_t pid);
+
 // Reads /proc/PID. Throws UsageError when there is no such process.
 TracedProcess inspect_process(pid_t pid);
 

@@ -79,6 +79,11 @@ bool in_registers(const UsdtNote& note) {
 
 }  // namespace
 
+bool has_postgres_query_probes(const std::vector<UsdtNote>& notes) {
+  return has_usdt_probe(notes, "postgresql", "query__start") &&
+         has_usdt_probe(notes, "postgresql", "query__done");
+}
+
 std::vector<MarkerProbe> marker_probes(const std::vector<UsdtNote>& notes) {
   std::vector<MarkerProbe> markers;
   for (const auto& note : notes) {

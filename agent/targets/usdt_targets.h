@@ -62,6 +62,10 @@ struct MarkerFile {
   std::vector<FileMapping> read_only;  // read_only_run of the file in the process
 };
 
+// Whether these notes declare PostgreSQL's query__start and query__done: a server the agent traces
+// by its own probes.
+bool has_postgres_query_probes(const std::vector<UsdtNote>& notes);
+
 // The markers in these notes (other providers' are left out), in the order first seen.
 std::vector<MarkerProbe> marker_probes(const std::vector<UsdtNote>& notes);
 
