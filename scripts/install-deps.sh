@@ -7,6 +7,8 @@ packages=(
   # build
   cmake ninja-build g++ clang bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
   libcli11-dev nlohmann-json3-dev prometheus-cpp-dev libcrypt-dev
+  # x86 disassembly: the exit instructions of traced functions (exception-safe return probes)
+  libzydis-dev
   # tests, benchmarks, checks
   googletest libgtest-dev libbenchmark-dev binutils util-linux clang-format prometheus
   libclang-rt-14-dev bc locales
@@ -16,6 +18,8 @@ packages=(
   # database tracing: client libraries for the fixtures, throwaway servers, drivers and CLIs
   postgresql-15 postgresql-contrib mariadb-server libpq-dev libmariadb-dev libsqlite3-dev sqlite3
   python3-psycopg2
+  # Go fixtures: --fn on Go executables (per-goroutine pairing, stack growth)
+  golang-go
   # deploy/ and its checks (tests/deploy/run.sh): the base image, the container engine (runc: crun
   # refuses hybrid cgroup hosts), linters, and what drives the running agent and Prometheus
   mmdebstrap podman runc yamllint python3-yaml jq curl systemd libcap2-bin
