@@ -74,7 +74,12 @@ ReturnPlan ReturnPlanner::plan(const FunctionSymbol& function) const {
     return plan;
   }
   if (found.exits.empty()) {
-    plan.refused = "it has no exit instruction (it never returns)";
+    // Its entry is still probed: each call is then counted as left without a return, as a
+    // uretprobe's would be.
+    plan.way = go ? ReturnWay::goroutine_exits : ReturnWay::exits;
+    plan.why =
+        "never: it has no exit instruction (a call can only be left by longjmp, an "
+        "exception or exit, and is counted as abandoned)";
     return plan;
   }
   if (choice_ == ReturnChoice::automatic && !go && found.calls == 0 && found.tail_jumps == 0) {
