@@ -1,2 +1,0 @@
-def work(n): return n
-for i in range(5): work(i)
