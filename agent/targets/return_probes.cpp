@@ -25,8 +25,12 @@ const char* to_string(ReturnChoice choice) {
 }
 
 ReturnPlanner::ReturnPlanner(const std::string& path, const std::string& object,
-                             const std::vector<FunctionSymbol>& symbols, ReturnChoice choice)
-    : path_(path), choice_(choice), layout_(value_or_usage_error(read_code_layout(path))) {
+                             const std::vector<FunctionSymbol>& symbols, ReturnChoice choice,
+                             bool cxx_unwinding)
+    : path_(path),
+      choice_(choice),
+      cxx_unwinding_(cxx_unwinding),
+      layout_(value_or_usage_error(read_code_layout(path))) {
   if (layout_.language == CodeLanguage::go && choice == ReturnChoice::uretprobes) {
     throw UsageError("--fn-returns uretprobes: " + object +
                      " is a Go program, which a uretprobe crashes (its return address is "
@@ -85,8 +89,9 @@ ReturnPlan ReturnPlanner::plan(const FunctionSymbol& function) const {
     plan.why = "by uretprobe (--fn-returns uretprobes)";
     return plan;
   }
-  if (choice_ == ReturnChoice::automatic && layout_.language == CodeLanguage::c) {
-    plan.why = "by uretprobe: a C object, no C++ exception unwinds through its functions";
+  if (choice_ == ReturnChoice::automatic && layout_.language == CodeLanguage::c &&
+      !cxx_unwinding_) {
+    plan.why = "by uretprobe: C code in a process without C++ exceptions";
     return plan;
   }
   const Scan own = scan(function);
@@ -175,7 +180,10 @@ ReturnPlan ReturnPlanner::plan(const FunctionSymbol& function) const {
   } else if (choice_ == ReturnChoice::exits) {
     plan.why = where + " (--fn-returns exits)";
   } else {
-    plan.why = where + ": it calls other code, and a C++ exception may pass through it";
+    plan.why = where + (layout_.language == CodeLanguage::c
+                            ? ": C code, but it calls other code, and in a process with C++ "
+                              "exceptions one may pass through it (a callback's)"
+                            : ": it calls other code, and a C++ exception may pass through it");
   }
   return plan;
 }

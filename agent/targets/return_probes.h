@@ -60,10 +60,13 @@ class ReturnPlanner {
  public:
   static constexpr std::size_t kMaxTailChain = 16;
 
-  // `symbols` must outlive the planner. Throws UsageError when the file cannot be read, or for
-  // --fn-returns uretprobes on Go code.
+  // `symbols` must outlive the planner. `cxx_unwinding`: whether C++ exceptions may run in the
+  // processes that use the file (they then pass C code too, through callbacks such as qsort's), so
+  // that C objects are probed as C++ ones are. Throws UsageError when the file cannot be read, or
+  // for --fn-returns uretprobes on Go code.
   ReturnPlanner(const std::string& path, const std::string& object,
-                const std::vector<FunctionSymbol>& symbols, ReturnChoice choice);
+                const std::vector<FunctionSymbol>& symbols, ReturnChoice choice,
+                bool cxx_unwinding);
 
   ReturnPlan plan(const FunctionSymbol& function) const;
   CodeLanguage language() const { return layout_.language; }
@@ -75,6 +78,7 @@ class ReturnPlanner {
 
   std::string path_;
   ReturnChoice choice_;
+  bool cxx_unwinding_;
   CodeLayout layout_;
   std::map<std::uint64_t, const FunctionSymbol*> by_address_;
 };

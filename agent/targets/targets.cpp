@@ -139,7 +139,8 @@ namespace {
 // `where` ends the message when nothing matches: " (pid 42)", or "" for a file.
 std::vector<FunctionProbe> functions_in(pid_t pid, const std::string& path,
                                         const std::string& object, const std::string& pattern,
-                                        const std::string& where, ReturnChoice returns) {
+                                        const std::string& where, ReturnChoice returns,
+                                        bool cxx_unwinding) {
   const auto symbols = value_or_usage_error(read_function_symbols(path));
   const auto matches = match_functions(pattern, symbols);
   if (matches.empty()) {
@@ -148,7 +149,7 @@ std::vector<FunctionProbe> functions_in(pid_t pid, const std::string& path,
                      (close.empty() ? std::string("; it has no function symbols")
                                     : "; closest: " + join(close, ", ")));
   }
-  const ReturnPlanner planner(path, object, symbols, returns);
+  const ReturnPlanner planner(path, object, symbols, returns, cxx_unwinding);
   std::vector<FunctionProbe> probes;
   probes.reserve(matches.size());
   std::vector<std::string> refusals;
@@ -179,13 +180,26 @@ std::vector<FunctionProbe> functions_in(pid_t pid, const std::string& path,
   return probes;
 }
 
+// Whether C++ exceptions may run in the process: it maps a C++ runtime, or is C++ linked
+// statically.
+bool runs_cxx_code(const TracedProcess& process) {
+  for (const std::string& file : process.mapped_files) {
+    const std::string name = std::filesystem::path(file).filename();
+    if (name.starts_with("libstdc++.so") || name.starts_with("libc++.so")) return true;
+  }
+  // Statically linked C++: the executable itself refers to the personality routine.
+  const auto layout = read_code_layout(proc_path(process.pid, "exe"));
+  return layout && layout->language == CodeLanguage::cxx;
+}
+
 }  // namespace
 
 std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec,
                                              ReturnChoice returns) {
   const auto [object, path] = locate_object_file(process, spec.object);
   return functions_in(process.pid, path, object, spec.pattern,
-                      " (pid " + std::to_string(process.pid) + ")", returns);
+                      " (pid " + std::to_string(process.pid) + ")", returns,
+                      runs_cxx_code(process));
 }
 
 std::vector<FunctionProbe> resolve_functions(const FileTarget& file, const FnSpec& spec,
@@ -196,7 +210,8 @@ std::vector<FunctionProbe> resolve_functions(const FileTarget& file, const FnSpe
                      "file (" +
                      file.object + ")");
   }
-  return functions_in(-1, file.path, file.object, spec.pattern, "", returns);
+  // The processes are not known yet: any may run C++ code.
+  return functions_in(-1, file.path, file.object, spec.pattern, "", returns, true);
 }
 
 void drop_repeated_sites(std::vector<FunctionProbe>& probes) {
