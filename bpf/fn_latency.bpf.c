@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Function latency: a uprobe and a uretprobe per traced function, paired per thread on a stack. */
+/* Function latency: a uprobe at each traced function's entry, and its return seen either by a
+ * uretprobe or by uprobes on the function's own exit instructions (`ret`, jumps that leave it),
+ * paired on a stack per thread — or per goroutine in Go, where a call may end on another thread. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -13,9 +15,10 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 min_duration_ns = 0;
 
 struct frame {
-	__u64 sp; /* stack pointer at entry: where the return address lives */
+	__u64 sp; /* stack pointer at entry: where the return address lives (Go: see go_sp) */
 	__u64 start_ns;
 	__u64 fn_id;
+	__u64 raw_sp; /* the stack pointer itself, which differs from `sp` in Go */
 };
 
 struct call_stack {
@@ -55,10 +58,12 @@ static __always_inline int is_chained_call(__u64 sp)
  * the kernel's own for its return instances (arch_uretprobe_is_alive): at a new call, a frame at or
  * below the new stack pointer is dead, unless the call is chained from it by a tail call; at a
  * return, a frame below the returning stack pointer is dead. Their returns never come, so they are
- * discarded and counted. */
+ * discarded and counted. `at_call`: 0 at a return, 1 at a call, 2 at a call where no uretprobe can
+ * have chained it (Go). */
 static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, int at_call)
 {
-	int chained = -1; /* unknown until a frame at exactly `sp` needs the answer */
+	int chained =
+	    at_call == 2 ? 0 : -1; /* -1: unknown until a frame at exactly `sp` needs it */
 	for (int i = 0; i < PROFILIS_MAX_DEPTH; i++) {
 		__u32 d = st->depth;
 		if (d == 0)
@@ -79,12 +84,85 @@ static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, in
 	}
 }
 
+/* Pushes the call of `fn_id` entered at stack pointer `sp`. `go`: `sp` is a goroutine's stack
+ * position (go_sp), no uretprobe trampoline can be chained, and a call that finds its own frame
+ * open at the same position on a moved stack is the same call restarted by the runtime after it
+ * grew the stack (the function's prologue jumps back to its entry). */
+static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 raw_sp, __u64 fn_id,
+				      __u64 now, int go)
+{
+	if (go) {
+		__u32 d = st->depth;
+		if (d > 0) {
+			struct frame *top = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
+			if (top->sp == sp && top->fn_id == fn_id && top->raw_sp != raw_sp) {
+				top->raw_sp = raw_sp;
+				return;
+			}
+		}
+	}
+	drop_dead_frames(st, sp, go ? 2 : 1);
+	__u32 d = st->depth;
+	if (d >= PROFILIS_MAX_DEPTH) {
+		increment_counter(PROFILIS_DROP_TOO_DEEP);
+		return;
+	}
+	/* Keeps the mask the compiler would drop after the check above, which the verifier needs.
+	 */
+	barrier_var(d);
+	struct frame *f = &st->frames[d & (PROFILIS_MAX_DEPTH - 1)];
+	f->sp = sp;
+	f->raw_sp = raw_sp;
+	f->start_ns = now;
+	f->fn_id = fn_id;
+	st->depth = d + 1;
+}
+
+/* Pops the call of `fn_id` whose entry stack pointer was `entry_sp` and reports it. Returns 1 when
+ * the stack is left empty. `at_exit_instruction`: the probe sits on a `ret` or a jump that may also
+ * run while the function has not yet unwound its frame to the entry level (a jump into a cold
+ * fragment, a loop back): such a hit is not a return, and is neither counted nor reported. */
+static __always_inline int pop_call(struct call_stack *st, __u64 entry_sp, __u64 fn_id, __u64 now,
+				    __u64 id, int at_exit_instruction)
+{
+	__u32 d = st->depth;
+	if (at_exit_instruction && d > 0) {
+		struct frame *top = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
+		if (top->sp > entry_sp)
+			return 0; /* a frame still below the entry level: not leaving yet */
+	}
+	drop_dead_frames(st, entry_sp, 0);
+	d = st->depth;
+	if (d == 0) {
+		increment_counter(PROFILIS_DROP_UNMATCHED);
+		return 1;
+	}
+	struct frame *f = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
+	if (f->sp != entry_sp || f->fn_id != fn_id) {
+		increment_counter(PROFILIS_DROP_UNMATCHED);
+		return 0;
+	}
+	st->depth = d - 1;
+	__u64 start_ns = f->start_ns;
+	__u64 dur = now - start_ns;
+	if (dur >= min_duration_ns) {
+		struct profilis_fn_record *r =
+		    reserve_record(sizeof(*r), PROFILIS_RECORD_FN, id, start_ns, dur);
+		if (r) {
+			r->fn_id = fn_id;
+			r->depth = d - 1;
+			r->_pad = 0;
+			submit_record(r, sizeof(*r));
+		}
+	}
+	return d == 1;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(fn_entry)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	if (!is_target(pid))
 		return 0;
 	struct call_stack *st = stack_of(1);
@@ -93,17 +171,7 @@ int BPF_KPROBE(fn_entry)
 		return 0;
 	}
 	__u64 sp = PT_REGS_SP(ctx);
-	drop_dead_frames(st, sp, 1);
-	__u32 d = st->depth;
-	if (d >= PROFILIS_MAX_DEPTH) {
-		increment_counter(PROFILIS_DROP_TOO_DEEP);
-		return 0;
-	}
-	struct frame *f = &st->frames[d & (PROFILIS_MAX_DEPTH - 1)];
-	f->sp = sp;
-	f->start_ns = now;
-	f->fn_id = bpf_get_attach_cookie(ctx);
-	st->depth = d + 1;
+	push_call(st, sp, sp, bpf_get_attach_cookie(ctx), now, 0);
 	return 0;
 }
 
@@ -112,8 +180,7 @@ int BPF_KRETPROBE(fn_return)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32;
-	if (!is_target(pid))
+	if (!is_target(id >> 32))
 		return 0;
 	struct call_stack *st = stack_of(0);
 	if (!st) {
@@ -121,31 +188,153 @@ int BPF_KRETPROBE(fn_return)
 		return 0;
 	}
 	/* `ret` popped the return address, so the entry stack pointer is 8 bytes lower. */
-	__u64 entry_sp = PT_REGS_SP(ctx) - 8;
-	__u64 fn_id = bpf_get_attach_cookie(ctx);
-	drop_dead_frames(st, entry_sp, 0);
-	__u32 d = st->depth;
-	if (d == 0) {
-		increment_counter(PROFILIS_DROP_UNMATCHED);
-		return 0;
-	}
-	struct frame *f = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
-	if (f->sp != entry_sp || f->fn_id != fn_id) {
-		increment_counter(PROFILIS_DROP_UNMATCHED);
-		return 0;
-	}
-	st->depth = d - 1;
-	__u64 dur = now - f->start_ns;
-	if (dur < min_duration_ns)
-		return 0;
+	pop_call(st, PT_REGS_SP(ctx) - 8, bpf_get_attach_cookie(ctx), now, id, 0);
+	return 0;
+}
 
-	struct profilis_fn_record *r =
-	    reserve_record(sizeof(*r), PROFILIS_RECORD_FN, id, f->start_ns, dur);
-	if (!r)
+/* Whether the jump at an exit site is taken: the site's cookie carries its condition (enum
+ * profilis_exit_condition), tested on the flags and registers as they are before it runs. */
+static __always_inline int exit_taken(struct pt_regs *ctx, __u64 cookie)
+{
+	__u32 condition = cookie >> PROFILIS_EXIT_CONDITION_SHIFT;
+	if (condition == PROFILIS_EXIT_ALWAYS)
+		return 1;
+	if (condition == PROFILIS_EXIT_IF_RCX_ZERO)
+		return ctx->cx == 0;
+	if (condition == PROFILIS_EXIT_IF_ECX_ZERO)
+		return (__u32)ctx->cx == 0;
+	/* x86 condition codes: cc >> 1 picks the test, cc & 1 negates it. */
+	__u32 cc = condition - PROFILIS_EXIT_IF_CC;
+	__u64 flags = ctx->flags;
+	__u32 cf = flags & 1, pf = (flags >> 2) & 1, zf = (flags >> 6) & 1, sf = (flags >> 7) & 1,
+	      of = (flags >> 11) & 1;
+	__u32 test = 0;
+	switch (cc >> 1) {
+	case 0:
+		test = of;
+		break;
+	case 1:
+		test = cf;
+		break;
+	case 2:
+		test = zf;
+		break;
+	case 3:
+		test = cf | zf;
+		break;
+	case 4:
+		test = sf;
+		break;
+	case 5:
+		test = pf;
+		break;
+	case 6:
+		test = sf ^ of;
+		break;
+	default:
+		test = zf | (sf ^ of);
+		break;
+	}
+	return test ^ (cc & 1);
+}
+
+/* On a `ret` or a jump out of the function, before it runs: the return address is still on the
+ * stack, so the stack pointer is the entry one. */
+SEC("uprobe")
+int BPF_KPROBE(fn_exit)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!is_target(id >> 32))
 		return 0;
-	r->fn_id = fn_id;
-	r->depth = d - 1;
-	r->_pad = 0;
-	submit_record(r, sizeof(*r));
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	if (!exit_taken(ctx, cookie))
+		return 0;
+	struct call_stack *st = stack_of(0);
+	if (!st)
+		return 0; /* no call open on this thread: a path through the exit, not a return */
+	pop_call(st, PT_REGS_SP(ctx), cookie & PROFILIS_EXIT_FN_MASK, now, id, 1);
+	return 0;
+}
+
+/* Go: calls pair per goroutine. Under Go's register ABI (amd64, Go ≥ 1.17) r14 holds the current
+ * goroutine's `g`, whose first field is its stack bounds {lo, hi}. A goroutine's stack is copied
+ * elsewhere when it grows, keeping each frame's distance from `hi`, so positions are kept as
+ * (-1 - distance): the order and equality of stack pointers on one stack, stable across copies. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROFILIS_MAX_GOROUTINES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64); /* the g pointer */
+	__type(value, struct call_stack);
+} goroutine_calls SEC(".maps");
+
+/* A zeroed stack to create goroutine entries from (too large for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct call_stack);
+} empty_stack SEC(".maps");
+
+static __always_inline int go_position(struct pt_regs *ctx, __u64 *g, __u64 *sp)
+{
+	__u64 hi = 0;
+	*g = ctx->r14;
+	if (*g == 0 || bpf_probe_read_user(&hi, sizeof(hi), (void *)(*g + 8)))
+		return 0;
+	__u64 raw = PT_REGS_SP(ctx);
+	if (raw > hi)
+		return 0; /* not on this goroutine's stack (the system stack): not Go code's call */
+	*sp = (__u64)-1 - (hi - raw);
+	return 1;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(go_fn_entry)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	if (!is_target(pid))
+		return 0;
+	__u64 g, sp;
+	if (!go_position(ctx, &g, &sp)) {
+		increment_counter(PROFILIS_DROP_NO_STACK);
+		return 0;
+	}
+	struct call_stack *st = bpf_map_lookup_elem(&goroutine_calls, &g);
+	if (!st) {
+		__u32 zero = 0;
+		struct call_stack *empty = bpf_map_lookup_elem(&empty_stack, &zero);
+		if (empty)
+			bpf_map_update_elem(&goroutine_calls, &g, empty, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&goroutine_calls, &g);
+		if (!st) {
+			increment_counter(PROFILIS_DROP_NO_STACK);
+			return 0;
+		}
+	}
+	push_call(st, sp, PT_REGS_SP(ctx), bpf_get_attach_cookie(ctx), now, 1);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(go_fn_exit)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!is_target(id >> 32))
+		return 0;
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 g, sp;
+	if (!exit_taken(ctx, cookie) || !go_position(ctx, &g, &sp))
+		return 0;
+	struct call_stack *st = bpf_map_lookup_elem(&goroutine_calls, &g);
+	if (!st)
+		return 0;
+	/* A goroutine with no call open keeps no entry: the map holds goroutines inside traced
+	 * calls. */
+	if (pop_call(st, sp, cookie & PROFILIS_EXIT_FN_MASK, now, id, 1))
+		bpf_map_delete_elem(&goroutine_calls, &g);
 	return 0;
 }

@@ -10,6 +10,19 @@
 /* Open calls kept per thread; deeper nesting is dropped and counted. Power of two for cheap
  * masking. */
 #define PROFILIS_MAX_DEPTH 32
+/* Goroutines inside traced Go calls at one time (an entry exists only while a call is open). */
+#define PROFILIS_MAX_GOROUTINES 65536
+
+/* The cookie of a return probe on an exit instruction: the function's id in the low bits, and
+ * above them when the instruction leaves (a conditional jump out leaves only when taken). */
+#define PROFILIS_EXIT_CONDITION_SHIFT 32
+#define PROFILIS_EXIT_FN_MASK 0xffffffffULL
+enum profilis_exit_condition {
+	PROFILIS_EXIT_ALWAYS = 0,      /* ret, jmp */
+	PROFILIS_EXIT_IF_RCX_ZERO = 1, /* jrcxz */
+	PROFILIS_EXIT_IF_ECX_ZERO = 2, /* jecxz */
+	PROFILIS_EXIT_IF_CC = 16,      /* + the x86 condition code (0 = o ... 15 = g) of a jcc */
+};
 /* Threads with open calls tracked at once; the map is LRU, so dead threads age out instead of
  * filling it. */
 #define PROFILIS_MAX_THREADS 8192

@@ -44,7 +44,7 @@ echo "enum { false = 0, true = 1 };"
 echo
 
 # Registers: arguments, return value, stack pointer.
-cut_struct pt_regs di si dx cx r8 r9 ax sp ip
+cut_struct pt_regs di si dx cx r8 r9 ax sp ip r14 flags
 # The uretprobe trampoline's address (current->mm->uprobes_state.xol_area->vaddr): a return
 # address equal to it tells a chained tail call from a call that reuses a dead frame's slot.
 # (Innermost first: mm_struct holds uprobes_state by value.)

@@ -29,6 +29,7 @@ typedef _Bool bool;
 enum { false = 0, true = 1 };
 
 struct pt_regs {
+	long unsigned int r14;
 	long unsigned int r9;
 	long unsigned int r8;
 	long unsigned int ax;
@@ -37,6 +38,7 @@ struct pt_regs {
 	long unsigned int si;
 	long unsigned int di;
 	long unsigned int ip;
+	long unsigned int flags;
 	long unsigned int sp;
 };
 

@@ -81,7 +81,7 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
   }
   for (const auto& process : plan.processes) {
     for (const auto& spec : options.fn_specs) {
-      auto probes = resolve_functions(process, parse_fn_spec(spec));
+      auto probes = resolve_functions(process, parse_fn_spec(spec), options.fn_returns);
       plan.probes.insert(plan.probes.end(), probes.begin(), probes.end());
     }
     for (const auto& spec : options.usdt_specs) {
@@ -102,7 +102,7 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
     const FileTarget file = file_target(path, path);
     const std::size_t probes_before = plan.probes.size() + plan.usdt_probes.size();
     for (const auto& spec : options.fn_specs) {
-      auto probes = resolve_functions(file, parse_fn_spec(spec));
+      auto probes = resolve_functions(file, parse_fn_spec(spec), options.fn_returns);
       plan.probes.insert(plan.probes.end(), probes.begin(), probes.end());
     }
     for (const auto& spec : options.usdt_specs) {
@@ -160,14 +160,26 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
                      : "one perf-event link per probe (this kernel has no uprobe-multi links)");
   }
   for (const auto& group : by_process_and_file(plan.probes)) {
-    std::vector<UprobeSite> sites;
+    FunctionSites sites;
     for (const FunctionProbe* probe : group) {
-      sites.push_back({.file_offset = probe->file_offset, .cookie = fn_names.size()});
+      const std::uint64_t id = fn_names.size();
       fn_names.push_back(probe->name);
+      sites.entries.push_back({.file_offset = probe->file_offset, .cookie = id});
+      if (probe->returns.way == ReturnWay::uretprobe) {
+        sites.uretprobes.push_back({.file_offset = probe->file_offset, .cookie = id});
+      }
+      for (const ExitProbe& exit : probe->returns.exits) {
+        sites.exits.push_back(
+            {.file_offset = exit.file_offset,
+             .cookie = id | (std::uint64_t{exit.condition} << PROFILIS_EXIT_CONDITION_SHIFT)});
+      }
+      sites.goroutines = probe->returns.way == ReturnWay::goroutine_exits;
       if (verbose) {
-        std::fprintf(stderr, "profilis-agent: attached %s in %s at offset 0x%llx (pid %d)\n",
+        std::fprintf(stderr,
+                     "profilis-agent: attached %s in %s at offset 0x%llx (pid %d); returns %s\n",
                      probe->name.c_str(), probe->object.c_str(),
-                     static_cast<unsigned long long>(probe->file_offset), probe->pid);
+                     static_cast<unsigned long long>(probe->file_offset), probe->pid,
+                     probe->returns.why.c_str());
       }
     }
     const FunctionProbe& first = *group.front();

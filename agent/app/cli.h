@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/common/db_types.h"
+#include "agent/targets/return_probes.h"
 #include "exporters/common/json_event.h"
 #include "exporters/prometheus/metric_labels.h"
 
@@ -24,6 +25,7 @@ struct Options {
   std::vector<std::string> exclude_comms;
   std::vector<std::string> include_containers;  // globs on container ids
   std::vector<std::string> fn_specs;
+  ReturnChoice fn_returns = ReturnChoice::automatic;
   std::vector<std::string> usdt_specs;  // checked by parse_usdt_spec, resolved per target later
   std::vector<DbVendor> db_vendors = {DbVendor::kPostgresql, DbVendor::kMysql, DbVendor::kSqlite};
   SqlTextMode sql_text = SqlTextMode::kRedacted;

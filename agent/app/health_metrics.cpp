@@ -65,8 +65,19 @@ std::vector<prometheus::MetricFamily> health_families(const HealthReading& readi
                         "their events",
                         MetricType::Counter);
   add_counter(notices, {}, reading.process_notices_lost);
+  auto unmeasured = family("profilis_calls_unmeasured_total",
+                           "Calls the probes saw but could not time, by reason: too_deep (nesting "
+                           "beyond 32 per thread), no_stack (no per-thread or per-goroutine slot), "
+                           "unmatched (a return with no entry: attached mid-call), abandoned (left "
+                           "by an exception, longjmp or Go panic without returning)",
+                           MetricType::Counter);
+  add_counter(unmeasured, {{"reason", "too_deep"}}, reading.calls_too_deep);
+  add_counter(unmeasured, {{"reason", "no_stack"}}, reading.calls_without_stack);
+  add_counter(unmeasured, {{"reason", "unmatched"}}, reading.returns_unmatched);
+  add_counter(unmeasured, {{"reason", "abandoned"}}, reading.calls_abandoned);
   std::vector<prometheus::MetricFamily> families;
-  for (auto* f : {&produced, &delivered, &dropped, &errors, &depth, &unreadable, &notices}) {
+  for (auto* f :
+       {&produced, &delivered, &dropped, &errors, &depth, &unreadable, &notices, &unmeasured}) {
     if (!f->metric.empty()) families.push_back(std::move(*f));
   }
   return families;
@@ -87,6 +98,10 @@ HealthReading HealthMetrics::read() const {
     reading.unreadable[i] = decoder_.unreadable_fields(kStringFields[i]);
   }
   reading.process_notices_lost = program_.lost_process_notices();
+  reading.calls_too_deep = counters[PROFILIS_DROP_TOO_DEEP];
+  reading.calls_without_stack = counters[PROFILIS_DROP_NO_STACK];
+  reading.returns_unmatched = counters[PROFILIS_DROP_UNMATCHED];
+  reading.calls_abandoned = counters[PROFILIS_DROP_ABANDONED];
   return reading;
 }
 

@@ -36,6 +36,10 @@ struct HealthReading {
   std::array<std::uint64_t, kStringFieldCount> unreadable = {};  // in kStringFields order
   // Exec/exit notices under --node/--binary the kernel had no room for.
   std::uint64_t process_notices_lost = 0;
+  // Calls the kernel saw begin but could not time, by reason (too_deep, no_stack, unmatched,
+  // abandoned).
+  std::uint64_t calls_too_deep = 0, calls_without_stack = 0, returns_unmatched = 0,
+                calls_abandoned = 0;
 };
 
 // The families of one reading, in the text format's terms.

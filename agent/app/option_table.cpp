@@ -91,6 +91,22 @@ constexpr std::array kOptions = {
                 "against mangled and demangled names (repeatable)",
         .apply = [](Options& o, const std::string& v) { o.fn_specs.push_back(v); }},
     OptionSpec{
+        .key = "fn-returns",
+        .value_name = "MODE",
+        .arity = Arity::kOne,
+        .json_types = kJsonString,
+        .default_text = "auto",
+        .help =
+            "how --fn sees a function return: auto (probes on its exit instructions where a C++ "
+            "exception or a Go stack copy could pass a uretprobe, which neither survives: in "
+            "C++ objects for functions that call other code, always in Go; uretprobes "
+            "elsewhere, ~10x cheaper here), exits (always exit instructions), or uretprobes "
+            "(always; refused for Go). --verbose says which way each function is probed",
+        .apply =
+            [](Options& o, const std::string& v) {
+              o.fn_returns = *parse_return_choice(parse_choice(v, {"auto", "exits", "uretprobes"}));
+            }},
+    OptionSpec{
         .key = "usdt",
         .value_name = "SPEC",
         .arity = Arity::kRepeatable,

@@ -88,7 +88,8 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   }
   const bool multi = uprobe_multi_supported();
   if (multi) {
-    for (bpf_program* program : {fn->progs.fn_entry, fn->progs.fn_return}) {
+    for (bpf_program* program : {fn->progs.fn_entry, fn->progs.fn_return, fn->progs.fn_exit,
+                                 fn->progs.go_fn_entry, fn->progs.go_fn_exit}) {
       set_uprobe_multi_attach_type(program);
     }
   }
@@ -215,10 +216,16 @@ void BpfPrograms::forget_process(pid_t pid) {
   delete_entries_of(db_->maps.pending_queries, pid);
 }
 
-void BpfPrograms::attach_functions(pid_t pid, const std::string& path,
-                                   const std::vector<UprobeSite>& sites, const std::string& label) {
-  attach_uprobes(fn_->progs.fn_entry, pid, path, sites, {}, false, label);
-  attach_uprobes(fn_->progs.fn_return, pid, path, sites, {}, true, label);
+void BpfPrograms::attach_functions(pid_t pid, const std::string& path, const FunctionSites& sites,
+                                   const std::string& label) {
+  if (sites.goroutines) {
+    attach_uprobes(fn_->progs.go_fn_entry, pid, path, sites.entries, {}, false, label);
+    attach_uprobes(fn_->progs.go_fn_exit, pid, path, sites.exits, {}, false, label);
+    return;
+  }
+  attach_uprobes(fn_->progs.fn_entry, pid, path, sites.entries, {}, false, label);
+  attach_uprobes(fn_->progs.fn_return, pid, path, sites.uretprobes, {}, true, label);
+  attach_uprobes(fn_->progs.fn_exit, pid, path, sites.exits, {}, false, label);
 }
 
 void BpfPrograms::attach_db(pid_t pid, const std::string& path,

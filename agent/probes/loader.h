@@ -38,6 +38,16 @@ struct UprobeSite {
   std::uint64_t cookie = 0;
 };
 
+// The probes of traced functions in one file: every entry, and each return either by uretprobe (at
+// the entry's offset) or at the function's exit instructions (cookie: the function's id and the
+// exit's condition, PROFILIS_EXIT_CONDITION_SHIFT).
+struct FunctionSites {
+  std::vector<UprobeSite> entries;
+  std::vector<UprobeSite> uretprobes;
+  std::vector<UprobeSite> exits;
+  bool goroutines = false;  // Go code: entries and exits pair per goroutine (no uretprobes)
+};
+
 class BpfPrograms {
  public:
   // Throws RuntimeError (or PrivilegeError when the kernel refuses for lack of privileges) with
@@ -62,9 +72,9 @@ class BpfPrograms {
   void follow_processes(bool by_rules);
   int process_notice_fd() const;
   std::uint64_t lost_process_notices() const;
-  // A uprobe and a uretprobe at every site of the file at `path`, restricted to `pid`; each site's
-  // cookie comes back in its records. Throws RuntimeError naming `label` when the kernel refuses.
-  void attach_functions(pid_t pid, const std::string& path, const std::vector<UprobeSite>& sites,
+  // The function probes of the file at `path`, restricted to `pid`; each entry's cookie comes back
+  // in its records. Throws RuntimeError naming `label` when the kernel refuses.
+  void attach_functions(pid_t pid, const std::string& path, const FunctionSites& sites,
                         const std::string& label);
   // The same for database client-library functions; each cookie is an enum profilis_db_api.
   void attach_db(pid_t pid, const std::string& path, const std::vector<UprobeSite>& sites,

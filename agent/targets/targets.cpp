@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -138,7 +139,7 @@ namespace {
 // `where` ends the message when nothing matches: " (pid 42)", or "" for a file.
 std::vector<FunctionProbe> functions_in(pid_t pid, const std::string& path,
                                         const std::string& object, const std::string& pattern,
-                                        const std::string& where) {
+                                        const std::string& where, ReturnChoice returns) {
   const auto symbols = value_or_usage_error(read_function_symbols(path));
   const auto matches = match_functions(pattern, symbols);
   if (matches.empty()) {
@@ -147,35 +148,55 @@ std::vector<FunctionProbe> functions_in(pid_t pid, const std::string& path,
                      (close.empty() ? std::string("; it has no function symbols")
                                     : "; closest: " + join(close, ", ")));
   }
+  const ReturnPlanner planner(path, object, symbols, returns);
   std::vector<FunctionProbe> probes;
   probes.reserve(matches.size());
+  std::vector<std::string> refusals;
   for (const auto& symbol : matches) {
-    probes.push_back(
-        FunctionProbe{.pid = pid,
-                      .path = path,
-                      .object = object,
-                      .file_offset = symbol.file_offset,
-                      .name = symbol.demangled.empty() ? symbol.name : symbol.demangled});
+    FunctionProbe probe{.pid = pid,
+                        .path = path,
+                        .object = object,
+                        .file_offset = symbol.file_offset,
+                        .name = symbol.demangled.empty() ? symbol.name : symbol.demangled,
+                        .returns = planner.plan(symbol)};
+    if (probe.returns.refused.empty()) {
+      probes.push_back(std::move(probe));
+      continue;
+    }
+    std::string refusal =
+        "cannot time " + probe.name + " in " + object + where + " safely: " + probe.returns.refused;
+    if (planner.language() != CodeLanguage::go && returns != ReturnChoice::exits) {
+      refusal +=
+          " (--fn-returns uretprobes times it by return address, if no C++ exception passes "
+          "through it)";
+    }
+    refusals.push_back(std::move(refusal));
+  }
+  if (probes.empty()) throw UsageError(refusals.front());
+  for (const std::string& refusal : refusals) {
+    std::fprintf(stderr, "profilis-agent: warning: %s; not traced\n", refusal.c_str());
   }
   return probes;
 }
 
 }  // namespace
 
-std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec) {
+std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec,
+                                             ReturnChoice returns) {
   const auto [object, path] = locate_object_file(process, spec.object);
   return functions_in(process.pid, path, object, spec.pattern,
-                      " (pid " + std::to_string(process.pid) + ")");
+                      " (pid " + std::to_string(process.pid) + ")", returns);
 }
 
-std::vector<FunctionProbe> resolve_functions(const FileTarget& file, const FnSpec& spec) {
+std::vector<FunctionProbe> resolve_functions(const FileTarget& file, const FnSpec& spec,
+                                             ReturnChoice returns) {
   if (!spec.object.empty()) {
     throw UsageError("--fn '" + spec.object + ":" + spec.pattern +
                      "': with --binary, give the pattern alone; it is looked up in each --binary "
                      "file (" +
                      file.object + ")");
   }
-  return functions_in(-1, file.path, file.object, spec.pattern, "");
+  return functions_in(-1, file.path, file.object, spec.pattern, "", returns);
 }
 
 void drop_repeated_sites(std::vector<FunctionProbe>& probes) {

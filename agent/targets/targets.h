@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/targets/return_probes.h"
+
 namespace profilis {
 
 struct TracedProcess {
@@ -54,6 +56,7 @@ struct FunctionProbe {
   std::string object;  // for messages: the path as the target maps it
   std::uint64_t file_offset = 0;
   std::string name;  // as reported in events: demangled for C++
+  ReturnPlan returns;
 };
 
 // Drops every probe that repeats an earlier one's site (process, file, offset), keeping the order:
@@ -73,11 +76,15 @@ struct FileTarget {
 // such file or it is not a regular file.
 FileTarget file_target(const std::string& path, const std::string& object);
 
-// Every function of `spec` in the process, one probe per distinct code address. Throws UsageError
-// when the object is not mapped, is not ELF that can be read, or nothing matches (naming up to
-// five close matches).
-std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec);
+// Every function of `spec` in the process, one probe per distinct code address, with its returns
+// planned by `returns`. Throws UsageError when the object is not mapped, is not ELF that can be
+// read, or nothing matches (naming up to five close matches), or when no matching function's
+// returns can be probed safely (naming it and why). A function refused among others that can be
+// probed is left out with a warning on stderr.
+std::vector<FunctionProbe> resolve_functions(const TracedProcess& process, const FnSpec& spec,
+                                             ReturnChoice returns);
 // The same in a file, for every process (pid -1); the spec's OBJECT must be empty.
-std::vector<FunctionProbe> resolve_functions(const FileTarget& file, const FnSpec& spec);
+std::vector<FunctionProbe> resolve_functions(const FileTarget& file, const FnSpec& spec,
+                                             ReturnChoice returns);
 
 }  // namespace profilis

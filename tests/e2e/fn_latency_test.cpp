@@ -235,7 +235,8 @@ std::string comm_of(pid_t pid) {
 struct FixtureBinary {
   const char* name;
   const char* path;
-  uint16_t elf_type;  // ET_DYN (3) for PIE, ET_EXEC (2) otherwise
+  uint16_t elf_type;    // ET_DYN (3) for PIE, ET_EXEC (2) otherwise
+  const char* returns;  // --fn-returns
 };
 
 void PrintTo(const FixtureBinary& fixture, std::ostream* os) { *os << fixture.name; }
@@ -324,7 +325,8 @@ TEST_P(FnLatencyTest, ReportsEveryCallWithTheFixturesTimings) {
   ASSERT_NO_FATAL_FAILURE(start_fixture(GetParam().path));
   ASSERT_NO_FATAL_FAILURE(
       start_agent({"--fn", "fx_sleep_ms", "--fn", "fx_recurse", "--fn", "fx_threaded", "--fn",
-                   "fixture::Worker::step", "--fn", "fx_abandoned", "--fn", "fx_tail_*"}));
+                   "fixture::Worker::step", "--fn", "fx_abandoned", "--fn", "fx_tail_*",
+                   "--fn-returns", GetParam().returns}));
   ASSERT_NO_FATAL_FAILURE(run_workload());
 
   auto expected = by_fn(fixture_calls(timings_path()));
@@ -342,7 +344,17 @@ TEST_P(FnLatencyTest, ReportsEveryCallWithTheFixturesTimings) {
   EXPECT_EQ(expected["fx_tail_inner"].size(), 10u) << "fixture workload changed?";
 
   Accuracy accuracy;
-  for (const std::string& fn : traced) expect_same_calls(fn, expected[fn], got[fn], accuracy);
+  for (const std::string& fn : traced) {
+    if (fn == "fx_tail_outer" && std::string(GetParam().returns) != "uretprobes") {
+      // Its first instruction is the jump to fx_tail_inner: at its exit instructions there is no
+      // call to time, and a uretprobe is what an exception cannot pass. Refused by name.
+      EXPECT_EQ(got[fn].size(), 0u);
+      EXPECT_NE(agent_->err().find("warning: cannot time fx_tail_outer"), std::string::npos)
+          << agent_->err();
+      continue;
+    }
+    expect_same_calls(fn, expected[fn], got[fn], accuracy);
+  }
   expect_nesting(got["fx_recurse"], 5, 5);
   report(accuracy);
 }
@@ -447,10 +459,13 @@ TEST_P(FnLatencyTest, TracesASharedLibraryFunction) {
             << got_total << "\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, FnLatencyTest,
-                         ::testing::Values(FixtureBinary{"pie", FN_FIXTURE_PIE, 3},
-                                           FixtureBinary{"nopie", FN_FIXTURE_NOPIE, 2}),
-                         [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, FnLatencyTest,
+    ::testing::Values(FixtureBinary{"pie", FN_FIXTURE_PIE, 3, "uretprobes"},
+                      FixtureBinary{"nopie", FN_FIXTURE_NOPIE, 2, "uretprobes"},
+                      FixtureBinary{"pie_exits", FN_FIXTURE_PIE, 3, "exits"},
+                      FixtureBinary{"nopie_auto", FN_FIXTURE_NOPIE, 2, "auto"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 // A process in a container's cgroup (one this test makes, named as containerd's systemd driver
 // names them, on the cgroup v2 hierarchy) with the kubelet's log link for that container (in a

@@ -19,6 +19,10 @@ HealthReading reading() {
   r.queue_depth = 12;
   r.unreadable = {1, 2, 3, 4, 5};
   r.process_notices_lost = 3;
+  r.calls_too_deep = 4;
+  r.calls_without_stack = 5;
+  r.returns_unmatched = 6;
+  r.calls_abandoned = 8;
   return r;
 }
 
@@ -50,6 +54,10 @@ TEST(HealthMetrics, shouldShowEveryCounterWithItsLabels) {
   }
   expect_line(t, "profilis_unreadable_fields_total{field=\"db_vendor\"} 5");
   expect_line(t, "profilis_process_notices_lost_total 3");
+  expect_line(t, "profilis_calls_unmeasured_total{reason=\"too_deep\"} 4");
+  expect_line(t, "profilis_calls_unmeasured_total{reason=\"no_stack\"} 5");
+  expect_line(t, "profilis_calls_unmeasured_total{reason=\"unmatched\"} 6");
+  expect_line(t, "profilis_calls_unmeasured_total{reason=\"abandoned\"} 8");
 }
 
 TEST(HealthMetrics, shouldLeaveOutFamiliesWithoutSeries) {

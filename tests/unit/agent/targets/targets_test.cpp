@@ -8,7 +8,7 @@ namespace {
 FunctionProbe probe(pid_t pid, const std::string& path, std::uint64_t offset,
                     const std::string& name) {
   return FunctionProbe{
-      .pid = pid, .path = path, .object = path, .file_offset = offset, .name = name};
+      .pid = pid, .path = path, .object = path, .file_offset = offset, .name = name, .returns = {}};
 }
 
 TEST(DropRepeatedSites, shouldKeepTheFirstProbeOfEachSiteInOrder) {
