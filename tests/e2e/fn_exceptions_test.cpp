@@ -230,15 +230,16 @@ TEST_F(FnExceptions, VerboseNamesTheProbeWayOfEachFunction) {
   ASSERT_NO_FATAL_FAILURE(start_agent({"--verbose"}));
   ASSERT_NO_FATAL_FAILURE(run_workload());
 
-  std::map<std::string, std::string> way;  // fn -> the --verbose line naming it with a way
+  // "profilis-agent: attached FN in OBJECT at offset 0x… (pid N); returns at its 2 exit
+  // instructions: …" / "; returns by uretprobe: …" / "; returns never: …"
+  std::map<std::string, std::string> way;
   std::istringstream lines(agent_->err());
+  const std::regex attached(
+      R"(attached (.*) in .* at offset 0x[0-9a-f]+ \(pid \d+\); returns (at its|by uretprobe|never))");
   for (std::string line; std::getline(lines, line);) {
-    const bool exits = line.find("exit instruction") != std::string::npos;
-    const bool uretprobe = line.find("uretprobe") != std::string::npos;
-    if (!exits && !uretprobe) continue;
-    for (const std::string& fn : kTraced) {
-      if (line.find(fn) != std::string::npos) way[fn] = exits && !uretprobe ? "exits" : "uretprobe";
-    }
+    std::smatch m;
+    if (!std::regex_search(line, m, attached)) continue;
+    way[m[1]] = m[2] == "at its" ? "exits" : m[2] == "never" ? "never" : "uretprobe";
   }
   for (const std::string& fn : kTraced) {
     EXPECT_TRUE(way.contains(fn)) << "--verbose does not say how " << fn << " is probed:\n"
@@ -249,6 +250,7 @@ TEST_F(FnExceptions, VerboseNamesTheProbeWayOfEachFunction) {
     EXPECT_EQ(way[fn], "exits") << fn << " can be left by an exception";
   }
   EXPECT_EQ(way["exfx::leaf_mix(unsigned int)"], "uretprobe") << "a leaf: no exception can pass";
+  EXPECT_NE(way["exfx::jumper(__jmp_buf_tag (*) [1], int)"], "uretprobe") << "it calls longjmp";
 }
 
 }  // namespace

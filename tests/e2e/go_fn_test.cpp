@@ -198,9 +198,9 @@ TEST_F(GoFn, VerboseSaysEveryFunctionIsProbedAtItsExitInstructions) {
     bool said = false;
     std::istringstream lines(agent_->err());
     for (std::string line; std::getline(lines, line);) {
-      said = said || (line.find(fn) != std::string::npos &&
-                      line.find("exit instruction") != std::string::npos &&
-                      line.find("uretprobe") == std::string::npos);
+      said = said || (line.find("attached " + fn + " in ") != std::string::npos &&
+                      line.find("; returns at its ") != std::string::npos &&
+                      line.find("per goroutine") != std::string::npos);
     }
     EXPECT_TRUE(said) << "--verbose does not say " << fn << " is probed at its exit instructions:\n"
                       << agent_->err();
