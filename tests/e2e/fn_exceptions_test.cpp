@@ -220,6 +220,14 @@ TEST_F(FnExceptions, ProgramUnharmedAndEveryNormalReturnReportedOnce) {
   EXPECT_EQ(summary_number(agent_->err(), R"((\d+) returns without an entry)").value_or(0), 0u)
       << agent_->err();
   EXPECT_EQ(summary_number(agent_->err(), R"(dropped: (\d+) in the kernel)"), 0u) << agent_->err();
+  // Every call that threw or was left by longjmp is counted abandoned, once: each thread makes
+  // traced calls after its last throw, which find the dead frames.
+  size_t left = 0;
+  for (const auto& [fn, outcomes] : log.outcomes) {
+    for (const auto& [outcome, calls] : outcomes) left += outcome == "return" ? 0 : calls;
+  }
+  EXPECT_EQ(summary_number(agent_->err(), R"((\d+) left by longjmp/unwind)"), left)
+      << agent_->err();
 }
 
 // --verbose says, per function, how its returns are probed: at its exit instructions wherever an

@@ -185,6 +185,36 @@ TEST_F(GoFn, ThousandsOfGoroutinesEveryReturnReportedOnce) {
   EXPECT_EQ(summary_number(agent_->err(), R"((\d+) returns without an entry)").value_or(0), 0u)
       << agent_->err();
   EXPECT_EQ(summary_number(agent_->err(), R"(dropped: (\d+) in the kernel)"), 0u) << agent_->err();
+  // At least the panicked calls are counted abandoned (exactly those: see
+  // ACallRestartedAfterPreemptionIsOneCall).
+  EXPECT_GE(summary_number(agent_->err(), R"((\d+) left by longjmp/unwind)").value_or(0), 1000u)
+      << agent_->err();
+}
+
+// A goroutine asked to stop at a function's prologue (a preemption request: the runtime sets the
+// stack guard so that the prologue calls morestack) is descheduled there, its stack not copied, and
+// later restarts the function from its entry: the entry probe fires twice for one call, at the same
+// stack pointer. That is one call, not a call abandoned and another begun — and its duration starts
+// at the first entry. GOGC=5: frequent collections, whose stack scans make such requests often.
+// Nothing here leaves a call without returning, so nothing may be counted abandoned.
+TEST_F(GoFn, ACallRestartedAfterPreemptionIsOneCall) {
+  PROFILIS_REQUIRE_ROOT();
+  ASSERT_TRUE(fs::exists(GO_FIXTURE)) << GO_FIXTURE;
+  fixture_ = std::make_unique<Process>(
+      std::vector<std::string>{"env", "GOGC=5", GO_FIXTURE, log_path(), "2000", "2", "24"});
+  ASSERT_TRUE(fixture_->wait_for_stderr("gofixture: ready", kStartTimeout)) << fixture_->err();
+  ASSERT_NO_FATAL_FAILURE(
+      start_agent({"--fn", "main.handler", "--fn", "main.grow", "--ring-buffer-size", "64M"}));
+  ASSERT_NO_FATAL_FAILURE(run_workload());
+  const GoLog log = go_log(log_path());
+  const auto durations = agent_durations(jsonl_dir(), fixture_->pid());
+  for (const char* fn : {"main.handler", "main.grow"}) {
+    const auto got = durations.find(fn);
+    expect_same_returns(fn, log.returned.at(fn),
+                        got == durations.end() ? std::vector<int64_t>{} : got->second);
+  }
+  EXPECT_EQ(summary_number(agent_->err(), R"((\d+) left by longjmp/unwind)").value_or(0), 0u)
+      << agent_->err();
 }
 
 TEST_F(GoFn, VerboseSaysEveryFunctionIsProbedAtItsExitInstructions) {
