@@ -44,6 +44,8 @@ const std::vector<std::string> kTraced = {"exfx::validate(int)",
                                           "exfx::parse(int)",
                                           "exfx::handle(int)",
                                           "exfx::recurse(int, int)",
+                                          "exfx::self_catch(int)",
+                                          "exfx::rethrow(int)",
                                           "exfx::tail_outer(int)",
                                           "exfx::tail_inner(int)",
                                           "exfx::leaf_mix(unsigned int)",
@@ -51,8 +53,9 @@ const std::vector<std::string> kTraced = {"exfx::validate(int)",
                                           "exfx::jumper(__jmp_buf_tag (*) [1], int)"};
 // --fn patterns for them: names without parameters, matched exactly (no `.cold` parts).
 const std::vector<std::string> kPatterns = {
-    "exfx::validate",   "exfx::process",    "exfx::parse",    "exfx::handle",       "exfx::recurse",
-    "exfx::tail_outer", "exfx::tail_inner", "exfx::leaf_mix", "exfx::jump_through", "exfx::jumper"};
+    "exfx::validate",   "exfx::process",    "exfx::parse",        "exfx::handle",
+    "exfx::recurse",    "exfx::self_catch", "exfx::rethrow",      "exfx::tail_outer",
+    "exfx::tail_inner", "exfx::leaf_mix",   "exfx::jump_through", "exfx::jumper"};
 
 struct Call {
   int64_t tid = 0;
@@ -197,7 +200,7 @@ TEST_F(FnExceptions, ProgramUnharmedAndEveryNormalReturnReportedOnce) {
   // The workload is what the test means it to be: throws caught by the caller and farther up,
   // through recursion, and longjmps.
   for (const char* fn : {"exfx::validate(int)", "exfx::parse(int)", "exfx::handle(int)",
-                         "exfx::recurse(int, int)"}) {
+                         "exfx::recurse(int, int)", "exfx::rethrow(int)"}) {
     EXPECT_GT(log.outcomes.at(fn).at("threw"), 0u) << fn;
     EXPECT_GT(log.outcomes.at(fn).at("return"), 0u) << fn;
   }
@@ -254,7 +257,8 @@ TEST_F(FnExceptions, VerboseNamesTheProbeWayOfEachFunction) {
                                   << agent_->err();
   }
   for (const char* fn : {"exfx::validate(int)", "exfx::process(int)", "exfx::parse(int)",
-                         "exfx::handle(int)", "exfx::recurse(int, int)", "exfx::tail_outer(int)"}) {
+                         "exfx::handle(int)", "exfx::recurse(int, int)", "exfx::self_catch(int)",
+                         "exfx::rethrow(int)", "exfx::tail_outer(int)"}) {
     EXPECT_EQ(way[fn], "exits") << fn << " can be left by an exception";
   }
   EXPECT_EQ(way["exfx::leaf_mix(unsigned int)"], "uretprobe") << "a leaf: no exception can pass";
