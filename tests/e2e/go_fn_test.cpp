@@ -217,6 +217,26 @@ TEST_F(GoFn, ACallRestartedAfterPreemptionIsOneCall) {
       << agent_->err();
 }
 
+// A call left by a panic stays open until the goroutine's next traced call or return finds it
+// dead. With main.mayPanic traced alone, that is its next call, made at the same position on the
+// stack — after handler grew the stack (it moved). That is a new call, not the dead one restarted
+// by the runtime after a stack growth at its prologue (which also re-enters at the same position on
+// a moved stack): its duration starts at its own entry, and the panicked call is counted abandoned.
+TEST_F(GoFn, ACallAfterAPanicAndAStackMoveIsANewCall) {
+  PROFILIS_REQUIRE_ROOT();
+  ASSERT_NO_FATAL_FAILURE(start_fixture({log_path(), "2000", "2", "24"}, "gofixture: ready"));
+  ASSERT_NO_FATAL_FAILURE(start_agent({"--fn", "main.mayPanic", "--ring-buffer-size", "64M"}));
+  ASSERT_NO_FATAL_FAILURE(run_workload());
+  const GoLog log = go_log(log_path());
+  const auto durations = agent_durations(jsonl_dir(), fixture_->pid());
+  const auto got = durations.find("main.mayPanic");
+  expect_same_returns("main.mayPanic", log.returned.at("main.mayPanic"),
+                      got == durations.end() ? std::vector<int64_t>{} : got->second);
+  EXPECT_EQ(summary_number(agent_->err(), R"((\d+) left by longjmp/unwind)").value_or(0),
+            log.outcomes.at("main.mayPanic").at("panicked"))
+      << agent_->err();
+}
+
 TEST_F(GoFn, VerboseSaysEveryFunctionIsProbedAtItsExitInstructions) {
   PROFILIS_REQUIRE_ROOT();
   ASSERT_NO_FATAL_FAILURE(start_fixture({log_path(), "100", "1", "24"}, "gofixture: ready"));
