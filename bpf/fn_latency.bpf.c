@@ -19,6 +19,10 @@ struct frame {
 	__u64 start_ns;
 	__u64 fn_id;
 	__u64 raw_sp; /* the stack pointer itself, which differs from `sp` in Go */
+	/* Set when the call tail-jumped: the id + 1 of the function it goes on in (or
+	 * PROFILIS_TAIL_UNTRACED); it ends when that function's call ends. */
+	__u32 tail_target;
+	__u32 _pad;
 };
 
 struct call_stack {
@@ -59,8 +63,9 @@ static __always_inline int is_chained_call(__u64 sp)
  * below the new stack pointer is dead, unless the call is chained from it by a tail call; at a
  * return, a frame below the returning stack pointer is dead. Their returns never come, so they are
  * discarded and counted. `at_call`: 0 at a return, 1 at a call, 2 at a call where no uretprobe can
- * have chained it (Go). */
-static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, int at_call)
+ * have chained it (Go). A call of `fn_id` is chained from a frame that tail-jumped to it. */
+static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, int at_call,
+					     __u64 fn_id)
 {
 	int chained =
 	    at_call == 2 ? 0 : -1; /* -1: unknown until a frame at exactly `sp` needs it */
@@ -68,11 +73,14 @@ static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, in
 		__u32 d = st->depth;
 		if (d == 0)
 			return;
-		__u64 frame_sp = st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)].sp;
+		struct frame *top = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
+		__u64 frame_sp = top->sp;
 		if (frame_sp > sp)
 			return;
 		if (frame_sp == sp) {
 			if (!at_call)
+				return;
+			if (top->tail_target == fn_id + 1)
 				return;
 			if (chained < 0)
 				chained = is_chained_call(sp);
@@ -89,7 +97,7 @@ static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, in
  * open at the same position on a moved stack is the same call restarted by the runtime after it
  * grew the stack (the function's prologue jumps back to its entry). */
 static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 raw_sp, __u64 fn_id,
-				      __u64 now, int go)
+				      __u64 now, int go, __u32 tail_target)
 {
 	if (go) {
 		__u32 d = st->depth;
@@ -101,7 +109,7 @@ static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 raw
 			}
 		}
 	}
-	drop_dead_frames(st, sp, go ? 2 : 1);
+	drop_dead_frames(st, sp, go ? 2 : 1, fn_id);
 	__u32 d = st->depth;
 	if (d >= PROFILIS_MAX_DEPTH) {
 		increment_counter(PROFILIS_DROP_TOO_DEEP);
@@ -115,13 +123,30 @@ static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 raw
 	f->raw_sp = raw_sp;
 	f->start_ns = now;
 	f->fn_id = fn_id;
+	f->tail_target = tail_target;
 	st->depth = d + 1;
 }
 
-/* Pops the call of `fn_id` whose entry stack pointer was `entry_sp` and reports it. Returns 1 when
- * the stack is left empty. `at_exit_instruction`: the probe sits on a `ret` or a jump that may also
- * run while the function has not yet unwound its frame to the entry level (a jump into a cold
- * fragment, a loop back): such a hit is not a return, and is neither counted nor reported. */
+static __always_inline void report_call(struct frame *f, __u32 depth, __u64 now, __u64 id)
+{
+	__u64 dur = now - f->start_ns;
+	if (dur < min_duration_ns)
+		return;
+	struct profilis_fn_record *r =
+	    reserve_record(sizeof(*r), PROFILIS_RECORD_FN, id, f->start_ns, dur);
+	if (!r)
+		return;
+	r->fn_id = f->fn_id;
+	r->depth = depth;
+	r->_pad = 0;
+	submit_record(r, sizeof(*r));
+}
+
+/* Pops the call of `fn_id` whose entry stack pointer was `entry_sp` and reports it, then the calls
+ * that had tail-jumped into it, which end with it. Returns 1 when the stack is left empty.
+ * `at_exit_instruction`: the probe sits on a `ret` or a jump that may also run while the function
+ * has not yet unwound its frame to the entry level (a loop back, a recursive call's exit): such a
+ * hit is not this call's return, and is neither counted nor reported. */
 static __always_inline int pop_call(struct call_stack *st, __u64 entry_sp, __u64 fn_id, __u64 now,
 				    __u64 id, int at_exit_instruction)
 {
@@ -131,7 +156,7 @@ static __always_inline int pop_call(struct call_stack *st, __u64 entry_sp, __u64
 		if (top->sp > entry_sp)
 			return 0; /* a frame still below the entry level: not leaving yet */
 	}
-	drop_dead_frames(st, entry_sp, 0);
+	drop_dead_frames(st, entry_sp, 0, 0);
 	d = st->depth;
 	if (d == 0) {
 		increment_counter(PROFILIS_DROP_UNMATCHED);
@@ -142,20 +167,18 @@ static __always_inline int pop_call(struct call_stack *st, __u64 entry_sp, __u64
 		increment_counter(PROFILIS_DROP_UNMATCHED);
 		return 0;
 	}
-	st->depth = d - 1;
-	__u64 start_ns = f->start_ns;
-	__u64 dur = now - start_ns;
-	if (dur >= min_duration_ns) {
-		struct profilis_fn_record *r =
-		    reserve_record(sizeof(*r), PROFILIS_RECORD_FN, id, start_ns, dur);
-		if (r) {
-			r->fn_id = fn_id;
-			r->depth = d - 1;
-			r->_pad = 0;
-			submit_record(r, sizeof(*r));
-		}
+	for (int i = 0; i < PROFILIS_MAX_DEPTH; i++) {
+		d = st->depth;
+		if (d == 0)
+			break;
+		f = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
+		if (i > 0 && (f->sp != entry_sp || f->tail_target != fn_id + 1))
+			break;
+		fn_id = f->fn_id;
+		st->depth = d - 1;
+		report_call(f, d - 1, now, id);
 	}
-	return d == 1;
+	return st->depth == 0;
 }
 
 SEC("uprobe")
@@ -171,7 +194,11 @@ int BPF_KPROBE(fn_entry)
 		return 0;
 	}
 	__u64 sp = PT_REGS_SP(ctx);
-	push_call(st, sp, sp, bpf_get_attach_cookie(ctx), now, 0);
+	/* Beyond the function's id, the cookie of a function that is only a tail jump names the
+	 * function its call goes on in (PROFILIS_EXIT_TARGET_SHIFT). */
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	push_call(st, sp, sp, cookie & PROFILIS_EXIT_FN_MASK, now, 0,
+		  cookie >> PROFILIS_EXIT_TARGET_SHIFT);
 	return 0;
 }
 
@@ -196,7 +223,7 @@ int BPF_KRETPROBE(fn_return)
  * profilis_exit_condition), tested on the flags and registers as they are before it runs. */
 static __always_inline int exit_taken(struct pt_regs *ctx, __u64 cookie)
 {
-	__u32 condition = cookie >> PROFILIS_EXIT_CONDITION_SHIFT;
+	__u32 condition = (cookie >> PROFILIS_EXIT_CONDITION_SHIFT) & 0xff;
 	if (condition == PROFILIS_EXIT_ALWAYS)
 		return 1;
 	if (condition == PROFILIS_EXIT_IF_RCX_ZERO)
@@ -238,6 +265,32 @@ static __always_inline int exit_taken(struct pt_regs *ctx, __u64 cookie)
 	return test ^ (cc & 1);
 }
 
+/* What an exit instruction of the call of the cookie's function means for it, by the cookie's kind
+ * (enum profilis_exit_kind). Returns 1 when the stack is left empty. */
+static __always_inline int at_exit(struct call_stack *st, __u64 sp, __u64 cookie, __u64 now,
+				   __u64 id)
+{
+	__u64 fn_id = cookie & PROFILIS_EXIT_FN_MASK;
+	__u32 kind = (cookie >> PROFILIS_EXIT_KIND_SHIFT) & 3;
+	if (kind == PROFILIS_EXIT_RETURN)
+		return pop_call(st, sp, fn_id, now, id, 1);
+	__u32 d = st->depth;
+	if (d == 0)
+		return 1;
+	struct frame *top = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
+	/* Only the call's own frame, at the entry level: otherwise this function runs for another
+	 * caller, or a traced function the call jumped into is on top and ends the chain itself. */
+	if (top->sp != sp || top->fn_id != fn_id)
+		return 0;
+	if (kind == PROFILIS_EXIT_TAIL_JUMP) {
+		top->tail_target = cookie >> PROFILIS_EXIT_TARGET_SHIFT;
+		return 0;
+	}
+	if (!top->tail_target)
+		return 0;
+	return pop_call(st, sp, fn_id, now, id, 1);
+}
+
 /* On a `ret` or a jump out of the function, before it runs: the return address is still on the
  * stack, so the stack pointer is the entry one. */
 SEC("uprobe")
@@ -253,7 +306,7 @@ int BPF_KPROBE(fn_exit)
 	struct call_stack *st = stack_of(0);
 	if (!st)
 		return 0; /* no call open on this thread: a path through the exit, not a return */
-	pop_call(st, PT_REGS_SP(ctx), cookie & PROFILIS_EXIT_FN_MASK, now, id, 1);
+	at_exit(st, PT_REGS_SP(ctx), cookie, now, id);
 	return 0;
 }
 
@@ -314,7 +367,9 @@ int BPF_KPROBE(go_fn_entry)
 			return 0;
 		}
 	}
-	push_call(st, sp, PT_REGS_SP(ctx), bpf_get_attach_cookie(ctx), now, 1);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	push_call(st, sp, PT_REGS_SP(ctx), cookie & PROFILIS_EXIT_FN_MASK, now, 1,
+		  cookie >> PROFILIS_EXIT_TARGET_SHIFT);
 	return 0;
 }
 

@@ -13,15 +13,29 @@
 /* Goroutines inside traced Go calls at one time (an entry exists only while a call is open). */
 #define PROFILIS_MAX_GOROUTINES 65536
 
-/* The cookie of a return probe on an exit instruction: the function's id in the low bits, and
- * above them when the instruction leaves (a conditional jump out leaves only when taken). */
+/* The cookie of a probe on an exit instruction: bits 0-31 the id of the function whose call it
+ * concerns, 32-39 when the instruction leaves (enum profilis_exit_condition: a conditional jump
+ * leaves only when taken), 40-41 what it does (enum profilis_exit_kind), 42-63 for a tail jump the
+ * id + 1 of the function it jumps to (PROFILIS_TAIL_UNTRACED when that one is not traced). */
 #define PROFILIS_EXIT_CONDITION_SHIFT 32
+#define PROFILIS_EXIT_KIND_SHIFT 40
+#define PROFILIS_EXIT_TARGET_SHIFT 42
 #define PROFILIS_EXIT_FN_MASK 0xffffffffULL
+#define PROFILIS_TAIL_UNTRACED 0x3fffffU
 enum profilis_exit_condition {
 	PROFILIS_EXIT_ALWAYS = 0,      /* ret, jmp */
 	PROFILIS_EXIT_IF_RCX_ZERO = 1, /* jrcxz */
 	PROFILIS_EXIT_IF_ECX_ZERO = 2, /* jecxz */
 	PROFILIS_EXIT_IF_CC = 16,      /* + the x86 condition code (0 = o ... 15 = g) of a jcc */
+};
+enum profilis_exit_kind {
+	/* The call ends here (a ret, or a jump out that cannot be followed). */
+	PROFILIS_EXIT_RETURN = 0,
+	/* A tail jump: the call goes on in the function jumped to, and ends when that one returns.
+	 */
+	PROFILIS_EXIT_TAIL_JUMP = 1,
+	/* An exit of a function the call tail-jumped into: the call ends here, if it did jump. */
+	PROFILIS_EXIT_CONTINUATION = 2,
 };
 /* Threads with open calls tracked at once; the map is LRU, so dead threads age out instead of
  * filling it. */

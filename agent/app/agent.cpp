@@ -160,18 +160,39 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
                      : "one perf-event link per probe (this kernel has no uprobe-multi links)");
   }
   for (const auto& group : by_process_and_file(plan.probes)) {
+    // Ids first: a tail jump's cookie names the traced function it jumps to, if it is one.
+    std::map<std::uint64_t, std::uint64_t> id_at_offset;
+    for (const FunctionProbe* probe : group) {
+      id_at_offset.try_emplace(probe->file_offset, fn_names.size());
+      fn_names.push_back(probe->name);
+    }
     FunctionSites sites;
     for (const FunctionProbe* probe : group) {
-      const std::uint64_t id = fn_names.size();
-      fn_names.push_back(probe->name);
-      sites.entries.push_back({.file_offset = probe->file_offset, .cookie = id});
+      const std::uint64_t id = id_at_offset.at(probe->file_offset);
+      const auto tail_target = [&](std::uint64_t offset) -> std::uint64_t {
+        const auto target = id_at_offset.find(offset);
+        if (target == id_at_offset.end() || target->second + 1 >= PROFILIS_TAIL_UNTRACED) {
+          return PROFILIS_TAIL_UNTRACED;
+        }
+        return target->second + 1;
+      };
+      std::uint64_t entry_cookie = id;
+      if (probe->returns.entry_tail_target != 0) {
+        entry_cookie |= tail_target(probe->returns.entry_tail_target) << PROFILIS_EXIT_TARGET_SHIFT;
+      }
+      sites.entries.push_back({.file_offset = probe->file_offset, .cookie = entry_cookie});
       if (probe->returns.way == ReturnWay::uretprobe) {
         sites.uretprobes.push_back({.file_offset = probe->file_offset, .cookie = id});
       }
       for (const ExitProbe& exit : probe->returns.exits) {
+        const std::uint64_t tail = exit.kind == PROFILIS_EXIT_TAIL_JUMP
+                                       ? tail_target(exit.target_offset)
+                                       : PROFILIS_TAIL_UNTRACED;
         sites.exits.push_back(
             {.file_offset = exit.file_offset,
-             .cookie = id | (std::uint64_t{exit.condition} << PROFILIS_EXIT_CONDITION_SHIFT)});
+             .cookie = id | (std::uint64_t{exit.condition} << PROFILIS_EXIT_CONDITION_SHIFT) |
+                       (std::uint64_t{exit.kind} << PROFILIS_EXIT_KIND_SHIFT) |
+                       (tail << PROFILIS_EXIT_TARGET_SHIFT)});
       }
       sites.goroutines = probe->returns.way == ReturnWay::goroutine_exits;
       if (verbose) {

@@ -75,7 +75,7 @@ ExitInstructions find_exit_instructions(const std::vector<CodePart>& parts,
       at += insn.length;
       const auto category = insn.meta.category;
       if (insn.mnemonic == ZYDIS_MNEMONIC_RET) {
-        found.exits.push_back({address, PROFILIS_EXIT_ALWAYS});
+        found.exits.push_back({address, PROFILIS_EXIT_ALWAYS, 0});
         continue;
       }
       if (category == ZYDIS_CATEGORY_CALL) {
@@ -103,7 +103,7 @@ ExitInstructions find_exit_instructions(const std::vector<CodePart>& parts,
         return found;
       }
       if (own_entry_exit) {
-        found.exits.push_back({address, *condition});
+        found.exits.push_back({address, *condition, to});
         ++found.tail_jumps;
         continue;
       }
@@ -112,7 +112,7 @@ ExitInstructions find_exit_instructions(const std::vector<CodePart>& parts,
                           ", which is neither inside it nor a function's start";
         return found;
       }
-      found.exits.push_back({address, *condition});
+      found.exits.push_back({address, *condition, to});
       ++found.tail_jumps;
     }
   }
@@ -122,9 +122,6 @@ ExitInstructions find_exit_instructions(const std::vector<CodePart>& parts,
                         hex(jump.to) + " (overlapping code or data in code)";
       return found;
     }
-  }
-  if (!found.exits.empty() && found.exits.front().address == entry) {
-    found.uncertain = "its first instruction leaves it: there is no call to time";
   }
   return found;
 }

@@ -24,6 +24,7 @@ struct CodePart {
 struct ExitSite {
   std::uint64_t address = 0;
   std::uint32_t condition = 0;
+  std::uint64_t target = 0;  // where a jump goes (0 for a `ret`)
 };
 
 struct ExitInstructions {
@@ -47,7 +48,7 @@ struct ExitRules {
 // `parts`: the body first (its address is the function's entry), then its cold fragments. Decodes
 // each part from start to end (x86-64); compilers put no data inside functions on x86-64, and
 // every jump target inside the function must fall on an instruction the sweep found, or the
-// result is uncertain.
+// result is uncertain. An exit may be the first instruction (a function that is only a tail jump).
 ExitInstructions find_exit_instructions(const std::vector<CodePart>& parts, const ExitRules& rules);
 
 }  // namespace profilis

@@ -147,9 +147,13 @@ TEST(FindExitInstructions, shouldBeUncertainOfALoopThatLeaves) {
   EXPECT_NE(found.uncertain.find("loop instruction"), std::string::npos) << found.uncertain;
 }
 
-TEST(FindExitInstructions, shouldRefuseAFunctionWhoseFirstInstructionLeaves) {
+TEST(FindExitInstructions, shouldReportAFirstInstructionThatLeaves) {
   const auto code = concat({{0xe9}, rel32(kEntry, 5, kOther)});
-  EXPECT_NE(scan(code).uncertain.find("first instruction leaves it"), std::string::npos);
+  const auto found = scan(code);
+  ASSERT_TRUE(found.uncertain.empty()) << found.uncertain;
+  ASSERT_EQ(found.exits.size(), 1u);
+  EXPECT_EQ(found.exits[0].address, kEntry);
+  EXPECT_EQ(found.exits[0].target, kOther);
   EXPECT_NE(scan({}).uncertain.find("no code"), std::string::npos);
 }
 
