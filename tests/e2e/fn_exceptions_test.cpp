@@ -227,9 +227,32 @@ TEST_F(FnExceptions, ProgramUnharmedAndEveryNormalReturnReportedOnce) {
   // traced calls after its last throw, which find the dead frames.
   size_t left = 0;
   for (const auto& [fn, outcomes] : log.outcomes) {
+    if (std::find(kTraced.begin(), kTraced.end(), fn) == kTraced.end()) continue;  // qsort
     for (const auto& [outcome, calls] : outcomes) left += outcome == "return" ? 0 : calls;
   }
   EXPECT_EQ(summary_number(agent_->err(), R"((\d+) left by longjmp/unwind)"), left)
+      << agent_->err();
+}
+
+// A C++ exception also passes through C code that calls back into C++: libc's qsort, given a
+// comparator that throws (every third sort). libc is a C object — but not one no exception passes.
+TEST_F(FnExceptions, ACFunctionAnExceptionUnwindsThroughIsTracedUnharmed) {
+  PROFILIS_REQUIRE_ROOT();
+  ASSERT_NO_FATAL_FAILURE(start_fixture());
+  fs::create_directory(jsonl_dir());
+  agent_ = std::make_unique<Process>(std::vector<std::string>{
+      PROFILIS_AGENT_BIN, "--pid", std::to_string(fixture_->pid()), "--db", "none", "--fn",
+      "libc.so.6:qsort", "--jsonl-dir", jsonl_dir(), "--verbose"});
+  ASSERT_TRUE(agent_->wait_for_stderr("profilis-agent: tracing", kStartTimeout)) << agent_->err();
+  ASSERT_NO_FATAL_FAILURE(run_workload());
+
+  const FixtureLog log = fixture_log(log_path());
+  EXPECT_GT(log.outcomes.at("qsort").at("threw"), 0u);
+  const auto events = agent_events(jsonl_dir(), fixture_->pid());
+  ASSERT_EQ(events.size(), 1u) << "events for qsort only";
+  expect_same_returns("qsort", log.returned.at("qsort"), events.begin()->second);
+  EXPECT_EQ(summary_number(agent_->err(), R"((\d+) left by longjmp/unwind)"),
+            log.outcomes.at("qsort").at("threw"))
       << agent_->err();
 }
 
