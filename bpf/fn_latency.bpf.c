@@ -18,11 +18,10 @@ struct frame {
 	__u64 sp; /* stack pointer at entry: where the return address lives (Go: see go_sp) */
 	__u64 start_ns;
 	__u64 fn_id;
-	__u64 raw_sp; /* the stack pointer itself, which differs from `sp` in Go */
 	/* Set when the call tail-jumped: the id + 1 of the function it goes on in (or
 	 * PROFILIS_TAIL_UNTRACED); it ends when that function's call ends. */
 	__u32 tail_target;
-	__u32 _pad;
+	__u32 restarting; /* Go: the call jumped back to its entry (PROFILIS_EXIT_RESTART) */
 };
 
 struct call_stack {
@@ -93,18 +92,17 @@ static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, in
 }
 
 /* Pushes the call of `fn_id` entered at stack pointer `sp`. `go`: `sp` is a goroutine's stack
- * position (go_sp), no uretprobe trampoline can be chained, and a call that finds its own frame
- * open at the same position on a moved stack is the same call restarted by the runtime after it
- * grew the stack (the function's prologue jumps back to its entry). */
-static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 raw_sp, __u64 fn_id,
-				      __u64 now, int go, __u32 tail_target)
+ * position (go_position), no uretprobe trampoline can be chained, and the entry that follows the
+ * call's own jump back to it (PROFILIS_EXIT_RESTART) goes on with that call. */
+static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 fn_id, __u64 now,
+				      int go, __u32 tail_target)
 {
 	if (go) {
 		__u32 d = st->depth;
 		if (d > 0) {
 			struct frame *top = &st->frames[(d - 1) & (PROFILIS_MAX_DEPTH - 1)];
-			if (top->sp == sp && top->fn_id == fn_id && top->raw_sp != raw_sp) {
-				top->raw_sp = raw_sp;
+			if (top->restarting && top->sp == sp && top->fn_id == fn_id) {
+				top->restarting = 0;
 				return;
 			}
 		}
@@ -120,10 +118,10 @@ static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 raw
 	barrier_var(d);
 	struct frame *f = &st->frames[d & (PROFILIS_MAX_DEPTH - 1)];
 	f->sp = sp;
-	f->raw_sp = raw_sp;
 	f->start_ns = now;
 	f->fn_id = fn_id;
 	f->tail_target = tail_target;
+	f->restarting = 0;
 	st->depth = d + 1;
 }
 
@@ -197,7 +195,7 @@ int BPF_KPROBE(fn_entry)
 	/* Beyond the function's id, the cookie of a function that is only a tail jump names the
 	 * function its call goes on in (PROFILIS_EXIT_TARGET_SHIFT). */
 	__u64 cookie = bpf_get_attach_cookie(ctx);
-	push_call(st, sp, sp, cookie & PROFILIS_EXIT_FN_MASK, now, 0,
+	push_call(st, sp, cookie & PROFILIS_EXIT_FN_MASK, now, 0,
 		  cookie >> PROFILIS_EXIT_TARGET_SHIFT);
 	return 0;
 }
@@ -286,6 +284,10 @@ static __always_inline int at_exit(struct call_stack *st, __u64 sp, __u64 cookie
 		top->tail_target = cookie >> PROFILIS_EXIT_TARGET_SHIFT;
 		return 0;
 	}
+	if (kind == PROFILIS_EXIT_RESTART) {
+		top->restarting = 1;
+		return 0;
+	}
 	if (!top->tail_target)
 		return 0;
 	return pop_call(st, sp, fn_id, now, id, 1);
@@ -368,7 +370,7 @@ int BPF_KPROBE(go_fn_entry)
 		}
 	}
 	__u64 cookie = bpf_get_attach_cookie(ctx);
-	push_call(st, sp, PT_REGS_SP(ctx), cookie & PROFILIS_EXIT_FN_MASK, now, 1,
+	push_call(st, sp, cookie & PROFILIS_EXIT_FN_MASK, now, 1,
 		  cookie >> PROFILIS_EXIT_TARGET_SHIFT);
 	return 0;
 }
@@ -389,7 +391,7 @@ int BPF_KPROBE(go_fn_exit)
 		return 0;
 	/* A goroutine with no call open keeps no entry: the map holds goroutines inside traced
 	 * calls. */
-	if (pop_call(st, sp, cookie & PROFILIS_EXIT_FN_MASK, now, id, 1))
+	if (at_exit(st, sp, cookie, now, id))
 		bpf_map_delete_elem(&goroutine_calls, &g);
 	return 0;
 }

@@ -36,6 +36,9 @@ enum profilis_exit_kind {
 	PROFILIS_EXIT_TAIL_JUMP = 1,
 	/* An exit of a function the call tail-jumped into: the call ends here, if it did jump. */
 	PROFILIS_EXIT_CONTINUATION = 2,
+	/* Go: the jump back to the entry after the runtime grew the stack or served a preemption
+	 * request; the entry that follows goes on with the same call. */
+	PROFILIS_EXIT_RESTART = 3,
 };
 /* Threads with open calls tracked at once; the map is LRU, so dead threads age out instead of
  * filling it. */

@@ -93,6 +93,10 @@ ExitInstructions find_exit_instructions(const std::vector<CodePart>& parts,
         return found;
       }
       const bool own_entry_exit = to == entry && rules.own_entry_jump_is_exit;
+      if (to == entry && !own_entry_exit) {
+        const auto condition = condition_of(insn.mnemonic);
+        found.restarts.push_back({address, condition.value_or(PROFILIS_EXIT_ALWAYS), to});
+      }
       if (inside(parts, to) && !own_entry_exit) {
         inner_jumps.push_back({address, to});
         continue;

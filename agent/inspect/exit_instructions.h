@@ -31,6 +31,9 @@ struct ExitInstructions {
   std::vector<ExitSite> exits;  // `ret`s and jumps that leave the function
   std::size_t calls = 0;        // call instructions: what they call may throw through it
   std::size_t tail_jumps = 0;   // jumps to another function's start (or a PLT stub)
+  // Jumps back to the entry that are not exits (own_entry_jump_is_exit false): Go's restart of
+  // the function after the runtime grew its stack or served a preemption request.
+  std::vector<ExitSite> restarts;
   // Why the exits cannot be known with certainty (an indirect jump, bytes that do not decode, a
   // jump to no function's start or into an instruction); empty when they can.
   std::string uncertain;

@@ -152,6 +152,11 @@ ReturnPlan ReturnPlanner::plan(const FunctionSymbol& function) const {
   };
   add_exits(own, true);
   if (!plan.refused.empty()) return plan;
+  for (const ExitSite& restart : own.found.restarts) {
+    plan.exits.push_back({.file_offset = own.file_offset(restart.address),
+                          .condition = restart.condition,
+                          .kind = PROFILIS_EXIT_RESTART});
+  }
   for (std::size_t i = 0; i < pending.size(); ++i) add_exits(chain.at(pending[i]->address), false);
 
   const std::size_t own_count = own.found.exits.size();
