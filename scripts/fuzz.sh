@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes with libFuzzer under ASan and UBSan, each target for a bounded time: the SQL normalizer
-# (tests/fuzz/sql_normalize_fuzz.cpp), the --config parser (tests/fuzz/config_fuzz.cpp) and the
-# USDT note argument parser (tests/fuzz/usdt_arguments_fuzz.cpp).
+# (tests/fuzz/sql_normalize_fuzz.cpp), the --config parser (tests/fuzz/config_fuzz.cpp), the
+# USDT note argument parser (tests/fuzz/usdt_arguments_fuzz.cpp) and the exit-instruction scan of
+# function code (tests/fuzz/exit_instructions_fuzz.cpp).
 # Usage: scripts/fuzz.sh [SECONDS_EACH [BUILD_DIR [TARGET...]]]
-#   defaults: 20 seconds, build/fuzz, every target (sql_normalize config usdt_arguments)
+#   defaults: 20 seconds, build/fuzz, every target (sql_normalize config usdt_arguments
+#   exit_instructions)
 # Needs clang with libFuzzer (Debian: clang-14 and libclang-rt-14-dev). Exits nonzero on a crash,
 # leaving the crashing input in BUILD_DIR/TARGET/artifacts/.
 set -euo pipefail
@@ -11,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 build=${2:-$root/build/fuzz}
 targets=("${@:3}")
-[[ ${#targets[@]} -gt 0 ]] || targets=(sql_normalize config usdt_arguments)
+[[ ${#targets[@]} -gt 0 ]] || targets=(sql_normalize config usdt_arguments exit_instructions)
 cxx=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++ || true)}
 if [[ -z "$cxx" ]]; then
   echo "fuzz: no clang++ found (set CXX_FUZZ)" >&2
@@ -22,6 +24,7 @@ fi
 # longest input, and the seeds (one per line).
 sql_normalize_sources=(agent/pipeline/sql_normalize.cpp tests/fuzz/sql_normalize_fuzz.cpp)
 sql_normalize_support=()
+sql_normalize_libs=()
 sql_normalize_max_len=1024
 # Seeds: a few realistic queries, covering each lexical form the normalizer knows.
 sql_normalize_seeds() {
@@ -45,6 +48,7 @@ config_sources=(agent/app/config_json.cpp agent/app/config_file.cpp agent/app/op
   agent/common/edit_distance.cpp agent/common/errors.cpp exporters/prometheus/metric_labels.cpp
   tests/fuzz/config_fuzz.cpp)
 config_support=(agent/targets/usdt_targets.cpp)
+config_libs=()
 config_max_len=4096
 # Seeds: every key with a valid value, the README's example, and the shapes the reader handles.
 config_seeds() {
@@ -60,6 +64,7 @@ SEEDS
 # The USDT note argument parser: what a note of any file a process maps may say.
 usdt_arguments_sources=(agent/inspect/usdt_arguments.cpp tests/fuzz/usdt_arguments_fuzz.cpp)
 usdt_arguments_support=()
+usdt_arguments_libs=()
 usdt_arguments_max_len=512
 # Seeds: the forms GCC writes on x86-64 (from python3.11 and postgres notes), and refused ones.
 usdt_arguments_seeds() {
@@ -70,6 +75,23 @@ usdt_arguments_seeds() {
 -8@40+CheckpointStats(%rip) 8@%fs:40 8@(%rax,%rbx,8)
 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al 1@%al
 SEEDS
+}
+
+# The exit-instruction scan: the code bytes of any function --fn names (decoded by Zydis).
+exit_instructions_sources=(agent/inspect/exit_instructions.cpp tests/fuzz/exit_instructions_fuzz.cpp)
+exit_instructions_support=()
+exit_instructions_libs=(-lZydis)
+exit_instructions_max_len=4096
+# Seeds (hex): a frame and a call, a conditional tail call, Go's prologue with its restart jump, a
+# jump table.
+exit_instructions_seeds() {
+  local seeds=(
+    "00554889e5e800000000 5dc3"
+    "0085ff0f85f50f0000b807000000c3"
+    "014c8d6424604d3b66107605c3e8000000 00e9e8ffffff"
+    "0048 8d05f90f0000ffe0c3"
+  )
+  printf '%s\n' "${seeds[@]}"
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
@@ -89,11 +111,18 @@ for target in "${targets[@]}"; do
   done
   sources_var="${target}_sources[@]"
   for source in "${!sources_var}"; do objects+=("$root/$source"); done
-  "$cxx" "${sanitize[@]}" -fsanitize=fuzzer -Wl,--gc-sections "${objects[@]}" \
+  libs_var="${target}_libs[@]"
+  "$cxx" "${sanitize[@]}" -fsanitize=fuzzer -Wl,--gc-sections "${objects[@]}" "${!libs_var}" \
     -o "$dir/${target}_fuzz"
   i=0
   while IFS= read -r seed; do
-    printf '%s' "$seed" >"$dir/corpus/seed-$i"
+    if [[ $target == exit_instructions ]]; then
+      # Hex seeds: code is bytes, not text.
+      hex=${seed// /}
+      printf '%b' "$(sed 's/../\\x&/g' <<<"$hex")" >"$dir/corpus/seed-$i"
+    else
+      printf '%s' "$seed" >"$dir/corpus/seed-$i"
+    fi
     i=$((i + 1))
   done < <("${target}_seeds")
   max_len_var="${target}_max_len"

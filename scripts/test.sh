@@ -3,7 +3,7 @@
 # unit and end-to-end tests and, once, the deploy/ checks (tests/deploy/run.sh: manifests, the
 # image under podman, the dashboard against Prometheus), then builds and runs the tests again under
 # AddressSanitizer and UndefinedBehaviorSanitizer, and fuzzes the SQL normalizer, the config parser
-# and the USDT argument parser for a bounded time. End-to-end tests need root; with CI=true they
+# the USDT argument parser and the exit-instruction scan for a bounded time. End-to-end tests need root; with CI=true they
 # fail instead of skipping.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +24,6 @@ bash scripts/build.sh "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DPROFILIS_SAN
 echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build-asan" --output-on-failure --timeout 300
-echo "== fuzzing the SQL normalizer, the config parser and the USDT argument parser (libFuzzer, ASan, UBSan)"
+echo "== fuzzing the SQL normalizer, the config parser, the USDT argument parser and the exit-instruction scan (libFuzzer, ASan, UBSan)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" "$root/build-fuzz"
 echo "== all tests passed"
