@@ -351,6 +351,48 @@ TEST_P(FnLatencyTest, ReportsEveryCallWithTheFixturesTimings) {
   report(accuracy);
 }
 
+// Issue 13: the same plain C functions probed at their own exit instructions and by uretprobes,
+// one run after the other on the same binary, give the same calls: the same counts per function
+// and thread, each within the fixture's bounds — fx_tail_outer too: a tail call goes on in the
+// function it jumps to, with either way.
+TEST_P(FnLatencyTest, ExitInstructionsReportTheSameCallsAsUretprobes) {
+  PROFILIS_REQUIRE_ROOT();
+  // Once per binary: the parameters' --fn-returns is this test's own to choose.
+  if (std::string(GetParam().returns) != "uretprobes") return;
+  const std::vector<std::string> traced = {
+      "fx_sleep_ms",  "fx_recurse",    "fx_threaded",  "fixture::Worker::step(int)",
+      "fx_abandoned", "fx_tail_outer", "fx_tail_inner"};
+  std::map<std::string, std::map<std::string, size_t>> counts;  // mode -> fn -> events
+  for (const std::string mode : {"uretprobes", "exits"}) {
+    SCOPED_TRACE("--fn-returns " + mode);
+    ASSERT_NO_FATAL_FAILURE(start_fixture(GetParam().path));
+    ASSERT_NO_FATAL_FAILURE(
+        start_agent({"--fn", "fx_sleep_ms", "--fn", "fx_recurse", "--fn", "fx_threaded", "--fn",
+                     "fixture::Worker::step", "--fn", "fx_abandoned", "--fn", "fx_tail_*",
+                     "--fn-returns", mode}));
+    ASSERT_NO_FATAL_FAILURE(run_workload());
+    auto expected = by_fn(fixture_calls(timings_path()));
+    auto got = by_fn(agent_calls());
+    EXPECT_EQ(got.size(), traced.size() - 1) << "events for every traced fn but fx_abandoned";
+    Accuracy accuracy;
+    for (const std::string& fn : traced) {
+      counts[mode][fn] = got[fn].size();
+      expect_same_calls(fn, expected[fn], got[fn], accuracy);
+    }
+    expect_nesting(got["fx_recurse"], 5, 5);
+    EXPECT_NE(agent_->err().find(" 0 returns without an entry, 50 left by longjmp/unwind"),
+              std::string::npos)
+        << agent_->err();
+    report(accuracy);
+    // The next run gets fresh files in the same places.
+    fixture_.reset();
+    agent_.reset();
+    fs::remove_all(jsonl_dir());
+    fs::remove(timings_path());
+  }
+  EXPECT_EQ(counts["exits"], counts["uretprobes"]);
+}
+
 TEST_P(FnLatencyTest, GlobSelectsMatchingFunctionsOnly) {
   PROFILIS_REQUIRE_ROOT();
   ASSERT_NO_FATAL_FAILURE(start_fixture(GetParam().path));
