@@ -98,10 +98,11 @@ constexpr std::array kOptions = {
         .default_text = "auto",
         .help =
             "how --fn sees a function return: auto (probes on its exit instructions where a C++ "
-            "exception or a Go stack copy could pass a uretprobe, which neither survives: in "
-            "C++ objects for functions that call other code, always in Go; uretprobes "
-            "elsewhere, ~10x cheaper here), exits (always exit instructions), or uretprobes "
-            "(always; refused for Go). --verbose says which way each function is probed",
+            "exception or a Go stack copy could pass a uretprobe, which neither survives: for "
+            "functions that call other code in processes that run C++ (any, under --binary "
+            "and --node), always in Go; uretprobes elsewhere, ~6x cheaper here), exits "
+            "(always exit instructions), or uretprobes (always; refused for Go). --verbose "
+            "says which way each function is probed",
         .apply =
             [](Options& o, const std::string& v) {
               o.fn_returns = *parse_return_choice(parse_choice(v, {"auto", "exits", "uretprobes"}));
