@@ -2,11 +2,14 @@
 /* USDT probes: the profilis:* markers of include/profilis/usdt.h, paired begin with end per thread
  * into REQ, FN and DB records; and third-party probes given with --usdt, as points (one FN record
  * per hit) or START,END pairs (one FN record per pair, with its duration). The attach cookie of a
- * --usdt probe is its index in the agent's name table. */
+ * --usdt probe is its index in the agent's name table. And CPython's function__entry/__return
+ * probes, paired per thread into FN records named "file.py:function" for the functions the
+ * --python-fn globs match (filtered here, at entry). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
+#include "globs.bpf.h"
 #include "ring_records.bpf.h"
 #include "shared_maps.bpf.h"
 #include "sql_text.bpf.h"
@@ -80,6 +83,47 @@ TASK_STORAGE(fn_spans, struct span_stack);
 TASK_STORAGE(pair_spans, struct span_stack);
 TASK_STORAGE(req_frames, struct req_stack);
 TASK_STORAGE(db_frames, struct db_stack);
+
+/* An open traced Python call: the code object's file and function name pointers identify it (a
+ * return whose pointers differ is not the return of this call), and where the base name starts. */
+struct python_frame {
+	__u64 start_ns;
+	__u64 file;
+	__u64 function;
+	__u32 base; /* offset of the file's base name in its name */
+	__u32 _pad;
+};
+
+struct python_stack {
+	__u32 depth; /* may exceed PROFILIS_PYTHON_MAX_DEPTH: see python_return */
+	__u32 _pad;
+	struct python_frame frames[PROFILIS_PYTHON_MAX_DEPTH];
+};
+
+TASK_STORAGE(python_frames, struct python_stack);
+
+/* Set by the agent: the --python-fn globs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct profilis_python_filters);
+} python_filters SEC(".maps");
+
+/* The names of a Python call being filtered, per CPU (too big for the BPF stack). */
+struct python_names {
+	char function[PROFILIS_PYTHON_NAME_MAX];
+	char file[PROFILIS_PYTHON_PATH_MAX];
+	/* glob_run reads within GLOB_RUN_MASK + 1 bytes of `function`, the base name among them. */
+	char _spare[GLOB_RUN_MASK + 1 - PROFILIS_PYTHON_NAME_MAX - PROFILIS_PYTHON_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct python_names);
+} python_scratch SEC(".maps");
 
 /* Indexed by marker object id - 1 (the attach cookie of every marker probe): the read-only memory
  * whose strings the agent reads itself. */
@@ -495,5 +539,158 @@ int BPF_USDT(usdt_pair_end)
 	__u64 start = pop_span(&pair_spans, probe);
 	if (start && now - start >= min_duration_ns)
 		emit_fn(id, start, now - start, probe);
+	return 0;
+}
+
+/* Which filters match a Python function name: bit i for filter i. */
+static __always_inline __u32 python_function_matches(const struct profilis_python_filters *filters,
+						     struct python_names *names)
+{
+	__u32 matched = 0;
+	for (__u32 i = 0; i < PROFILIS_MAX_PYTHON_FNS; i++) {
+		if (i >= filters->count)
+			break;
+		if (glob_run_matches(&filters->filters[i].function, names->function, 0,
+				     PROFILIS_PYTHON_NAME_MAX))
+			matched |= 1u << i;
+	}
+	return matched;
+}
+
+static long find_base_name(__u64 i, void *ctx)
+{
+	struct glob_run *run = ctx; /* only its name and start: the base name found so far */
+	char c = run->name[i & (PROFILIS_PYTHON_PATH_MAX - 1)];
+	if (c == 0)
+		return 1;
+	if (c == '/')
+		run->start = i + 1;
+	return 0;
+}
+
+/* Where the base name of `file` (NUL-terminated, at most PROFILIS_PYTHON_PATH_MAX - 1 bytes)
+ * starts. */
+static __always_inline __u32 python_base_name(const char *file)
+{
+	struct glob_run run = {.name = file};
+	bpf_loop(PROFILIS_PYTHON_PATH_MAX, find_base_name, &run, 0);
+	return run.start;
+}
+
+/* Whether one of the filters in `matched` passes the file's base name. */
+static __always_inline int python_file_matches(const struct profilis_python_filters *filters,
+					       __u32 matched, struct python_names *names,
+					       __u32 base)
+{
+	if (matched & filters->any_file)
+		return 1;
+	for (__u32 i = 0; i < PROFILIS_MAX_PYTHON_FNS; i++) {
+		if ((matched & (1u << i)) &&
+		    glob_run_matches(&filters->filters[i].file, names->function,
+				     PROFILIS_PYTHON_NAME_MAX + base, PROFILIS_PYTHON_NAME_MAX))
+			return 1;
+	}
+	return 0;
+}
+
+/* CPython calls this at the start of a function and at each resume of a generator or coroutine:
+ * the call is opened when a filter matches its names, else it costs this lookup. */
+SEC("usdt")
+int BPF_USDT(python_entry, void *file, void *function)
+{
+	__u64 now = bpf_ktime_get_ns();
+	if (!traced_thread())
+		return 0;
+	__u32 zero = 0;
+	struct profilis_python_filters *filters = bpf_map_lookup_elem(&python_filters, &zero);
+	struct python_names *names = bpf_map_lookup_elem(&python_scratch, &zero);
+	if (!filters || !names)
+		return 0;
+	if (bpf_probe_read_user_str(names->function, sizeof(names->function), function) <= 0)
+		return 0;
+	__u32 matched = python_function_matches(filters, names);
+	if (!matched)
+		return 0;
+	if (bpf_probe_read_user_str(names->file, sizeof(names->file), file) <= 0)
+		return 0;
+	__u32 base = python_base_name(names->file);
+	if (!python_file_matches(filters, matched, names, base))
+		return 0;
+	struct python_stack *st = thread_state(&python_frames, 1);
+	if (!st)
+		return 0;
+	__u32 d = st->depth;
+	if (d < PROFILIS_PYTHON_MAX_DEPTH) {
+		struct python_frame *f = &st->frames[d & (PROFILIS_PYTHON_MAX_DEPTH - 1)];
+		f->start_ns = now;
+		f->file = (__u64)file;
+		f->function = (__u64)function;
+		f->base = base;
+	} else {
+		increment_counter(PROFILIS_DROP_TOO_DEEP);
+	}
+	st->depth = d + 1;
+	return 0;
+}
+
+/* "file.py:function" into the record's name: each part at most half of it. */
+static __always_inline void python_name(struct profilis_named_fn_record *r, const char *file,
+					const char *function)
+{
+	const __u32 half = sizeof(r->name) / 2;
+	long n = bpf_probe_read_user_str(r->name, half, file);
+	if (n <= 0) {
+		r->name[0] = 0;
+		r->unreadable = PROFILIS_STR_NAME;
+		return;
+	}
+	__u32 at = (__u32)n; /* 1 .. half: just past the NUL */
+	if (at > half)
+		at = half;
+	r->name[(at - 1) & (half - 1)] = ':';
+	if (bpf_probe_read_user_str(r->name + at, half, function) <= 0) {
+		r->name[0] = 0;
+		r->unreadable = PROFILIS_STR_NAME;
+	}
+}
+
+/* CPython calls this when a function returns, raises out, or a generator or coroutine yields or
+ * awaits (its frame suspends): it closes the innermost open call when that is this code's. */
+SEC("usdt")
+int BPF_USDT(python_return, void *file, void *function)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 id = traced_thread();
+	if (!id)
+		return 0;
+	struct python_stack *st = thread_state(&python_frames, 0);
+	if (!st || st->depth == 0)
+		return 0;
+	__u32 d = st->depth - 1;
+	/* Past the kept depth, the deepest kept frame stands for the calls above it: deep recursion
+	 * of one function still pairs (and is not reported). */
+	__u32 kept = d < PROFILIS_PYTHON_MAX_DEPTH ? d : PROFILIS_PYTHON_MAX_DEPTH - 1;
+	barrier_var(kept); /* else the compiler drops the mask the verifier needs */
+	struct python_frame *f = &st->frames[kept & (PROFILIS_PYTHON_MAX_DEPTH - 1)];
+	if (f->function != (__u64)function || f->file != (__u64)file)
+		return 0; /* a call the filter passed over, or one that began before the agent */
+	st->depth = d;
+	if (d >= PROFILIS_PYTHON_MAX_DEPTH || now - f->start_ns < min_duration_ns)
+		return 0;
+	struct profilis_named_fn_record *r =
+	    reserve_named_fn(sizeof(*r), id, f->start_ns, now, 0, 0, 0);
+	if (!r)
+		return 0;
+	python_name(r, (const char *)file + f->base, function);
+	submit_record(r, sizeof(*r));
+	return 0;
+}
+
+/* Attached where the process never runs again (the start of .init) with python:line's semaphore as
+ * reference counter, only to raise that semaphore: CPython 3.11 fires function__entry only on its
+ * tracing path, which the line probe being enabled turns on. Never runs. */
+SEC("uprobe")
+int BPF_KPROBE(python_tracing_on)
+{
 	return 0;
 }

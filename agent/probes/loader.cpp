@@ -118,7 +118,8 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   if (multi) {
     for (bpf_program* program :
          {usdt->progs.req_begin_regs, usdt->progs.req_end_regs, usdt->progs.fn_begin_regs,
-          usdt->progs.fn_end_regs, usdt->progs.db_begin_regs, usdt->progs.db_end_regs}) {
+          usdt->progs.fn_end_regs, usdt->progs.db_begin_regs, usdt->progs.db_end_regs,
+          usdt->progs.python_tracing_on}) {
       set_uprobe_multi_attach_type(program);
     }
     set_usdt_attach_type(usdt->obj);
@@ -306,6 +307,24 @@ void BpfPrograms::attach_usdt_pair(pid_t pid, const std::string& path, const std
                                    std::uint64_t cookie, const std::string& label) {
   attach_usdt(usdt_->progs.usdt_pair_start, pid, path, provider, start, cookie, label);
   attach_usdt(usdt_->progs.usdt_pair_end, pid, path, provider, end, cookie, label);
+}
+
+void BpfPrograms::set_python_filters(const profilis_python_filters& filters) {
+  const __u32 zero = 0;
+  if (bpf_map__update_elem(usdt_->maps.python_filters, &zero, sizeof zero, &filters, sizeof filters,
+                           BPF_ANY)) {
+    throw_libbpf("cannot set the --python-fn filters", errno);
+  }
+}
+
+void BpfPrograms::attach_python(pid_t pid, const std::string& path, std::uint64_t enable_offset,
+                                std::uint64_t line_semaphore, const std::string& label) {
+  if (line_semaphore != 0) {
+    attach_uprobes(usdt_->progs.python_tracing_on, pid, path, {{.file_offset = enable_offset}},
+                   {line_semaphore}, false, "python:line's semaphore in " + label);
+  }
+  attach_usdt(usdt_->progs.python_entry, pid, path, "python", "function__entry", 0, label);
+  attach_usdt(usdt_->progs.python_return, pid, path, "python", "function__return", 0, label);
 }
 
 void BpfPrograms::attach_uprobes(bpf_program* program, pid_t pid, const std::string& path,

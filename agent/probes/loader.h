@@ -87,6 +87,15 @@ class BpfPrograms {
   void attach_usdt_pair(pid_t pid, const std::string& path, const std::string& provider,
                         const std::string& start, const std::string& end, std::uint64_t cookie,
                         const std::string& label);
+  // The compiled --python-fn globs, for every traced Python process.
+  void set_python_filters(const profilis_python_filters& filters);
+  // CPython's python:function__entry/__return probes in the file at `path` (`pid` only, or -1),
+  // paired per thread into FN records for the calls set_python_filters passes; and python:line's
+  // semaphore (at `line_semaphore`, 0 for none) raised while attached, by a uprobe at
+  // `enable_offset`, a place the process never runs again: CPython 3.11 fires function__entry
+  // only while a tracer or the line probe is on.
+  void attach_python(pid_t pid, const std::string& path, std::uint64_t enable_offset,
+                     std::uint64_t line_semaphore, const std::string& label);
   // The programs ignore every process from now on: instant, unlike detaching, which takes the
   // kernel ~0.1 s per classic uprobe.
   void stop_tracing();
