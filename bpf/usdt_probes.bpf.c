@@ -615,8 +615,8 @@ int BPF_USDT(python_entry, void *file, void *function)
 	__u32 base = python_base_name(names->file);
 	if (!python_file_matches(filters, matched, names, base))
 		return 0;
-	/* The clock only once the call is traced: the filter's time is left out of its duration, and
-	 * the return's lookup is in it (each ~0.1–0.5 µs here), so the two about cancel. */
+	/* The clock only once the call is traced: the filter's time is left out of its duration,
+	 * and the return's lookup is in it (each ~0.1–0.5 µs here), so the two about cancel. */
 	__u64 now = bpf_ktime_get_ns();
 	struct python_stack *st = thread_state(&python_frames, 1);
 	if (!st)
