@@ -3,9 +3,11 @@
 // must be exactly those calls — per thread, nested, recursive, raising, generator runs — with
 // durations within 3 % of the fixture's own for calls of 2 ms or more.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <utility>
@@ -129,6 +131,60 @@ TEST(PythonFn, HttpServerHandler) {
   for (const Json& event : run.events()) {
     EXPECT_EQ(event.value("fn", ""), "python_http_fixture.py:do_GET") << event.dump();
   }
+}
+
+// The semaphores of python:function__entry, function__return and line (file order), read from
+// `readelf -n` (Debian's python3.11 is not PIE: a note's address is the address in the process).
+std::vector<std::uint64_t> python_semaphores() {
+  std::string notes;
+  EXPECT_TRUE(run({"readelf", "-n", kPython}, 30s, &notes).exited());
+  std::vector<std::uint64_t> found;
+  for (const char* name : {"function__entry", "function__return", "line"}) {
+    const auto at = notes.find(std::string("Name: ") + name + "\n");
+    const auto semaphore = notes.find("Semaphore: ", at);
+    EXPECT_NE(at, std::string::npos) << name;
+    if (at == std::string::npos || semaphore == std::string::npos) return {};
+    found.push_back(std::stoull(notes.substr(semaphore + 11, 18), nullptr, 16));
+  }
+  return found;
+}
+
+std::vector<int> semaphore_values(pid_t pid, const std::vector<std::uint64_t>& addresses) {
+  std::vector<int> values;
+  std::FILE* mem = std::fopen(("/proc/" + std::to_string(pid) + "/mem").c_str(), "rb");
+  if (mem == nullptr) return values;
+  for (const std::uint64_t address : addresses) {
+    unsigned short value = 0xffff;
+    if (fseeko(mem, static_cast<off_t>(address), SEEK_SET) != 0 ||
+        std::fread(&value, sizeof value, 1, mem) != 1) {
+      value = 0xffff;
+    }
+    values.push_back(value);
+  }
+  std::fclose(mem);
+  return values;
+}
+
+// The kernel raises the three semaphores in the traced process only, and lowers them when the
+// agent goes.
+TEST(PythonFn, SemaphoresAreRaisedInTheTracedProcessOnly) {
+  PROFILIS_REQUIRE_ROOT();
+  const auto addresses = python_semaphores();
+  ASSERT_EQ(addresses.size(), 3u);
+  const std::string waits =
+      "import sys, time; print('ready', file=sys.stderr, flush=True); "
+      "time.sleep(60)";
+  Process traced({kPython, "-c", waits}), other({kPython, "-c", waits});
+  ASSERT_TRUE(traced.wait_for_stderr("ready", 30s) && other.wait_for_stderr("ready", 30s));
+  EXPECT_EQ(semaphore_values(traced.pid(), addresses), (std::vector<int>{0, 0, 0}));
+  Process agent({PROFILIS_AGENT_BIN, "--pid", std::to_string(traced.pid()), "--db", "none",
+                 "--python-fn", "nothing", "--console"});
+  ASSERT_TRUE(agent.wait_for_stderr("profilis-agent: tracing", 30s)) << agent.err();
+  EXPECT_EQ(semaphore_values(traced.pid(), addresses), (std::vector<int>{1, 1, 1}));
+  EXPECT_EQ(semaphore_values(other.pid(), addresses), (std::vector<int>{0, 0, 0}));
+  agent.signal(SIGINT);
+  EXPECT_EQ(agent.wait(30s).code, 0) << agent.err();
+  EXPECT_EQ(semaphore_values(traced.pid(), addresses), (std::vector<int>{0, 0, 0}));
 }
 
 // What cannot be traced says so and exits 2: a Python without the probes (the one on PATH is
