@@ -70,13 +70,13 @@ with open(f"/proc/{sys.argv[1]}/mem", "r+b") as mem:
   times <"$dir/loop.out"
 }
 
-# The mean run time of the agent's BPF program NAME (kernel.bpf_stats_enabled), in ns.
+# The mean run time of the agent's BPF programs whose name starts with PREFIX (the kernel keeps 15
+# characters of a name; kernel.bpf_stats_enabled), in ns.
 program_ns() {
-  bpftool prog show name "$1" --json | "$python" -c 'import json, sys
-text = sys.stdin.read().strip()
-found = json.loads("[" + text.replace("}\n{", "},{") + "]") if text.startswith("{") else json.loads(text or "[]")
-progs = [p for p in found if p.get("run_cnt")]
-print("%.0f" % (sum(p["run_time_ns"] for p in progs) / max(1, sum(p["run_cnt"] for p in progs))))'
+  bpftool prog show --json | "$python" -c 'import json, sys
+progs = [p for p in json.load(sys.stdin)
+         if p.get("name", "").startswith(sys.argv[1]) and p.get("run_cnt")]
+print("%.0f" % (sum(p["run_time_ns"] for p in progs) / max(1, sum(p["run_cnt"] for p in progs))))' "$1"
 }
 
 program_stats() {

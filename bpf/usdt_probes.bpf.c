@@ -7,6 +7,7 @@
  * --python-fn globs match (filtered here, at entry). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include "globs.bpf.h"
@@ -595,8 +596,7 @@ static __always_inline int python_file_matches(const struct profilis_python_filt
 
 /* CPython calls this at the start of a function and at each resume of a generator or coroutine:
  * the call is opened when a filter matches its names, else it costs this lookup. */
-SEC("usdt")
-int BPF_USDT(python_entry, void *file, void *function)
+static __always_inline int on_python_entry(void *file, void *function)
 {
 	if (!traced_thread())
 		return 0;
@@ -658,8 +658,7 @@ static __always_inline void python_name(struct profilis_named_fn_record *r, cons
 
 /* CPython calls this when a function returns, raises out, or a generator or coroutine yields or
  * awaits (its frame suspends): it closes the innermost open call when that is this code's. */
-SEC("usdt")
-int BPF_USDT(python_return, void *file, void *function)
+static __always_inline int on_python_return(void *file, void *function)
 {
 	__u64 id = traced_thread();
 	if (!id)
@@ -686,6 +685,33 @@ int BPF_USDT(python_return, void *file, void *function)
 	python_name(r, (const char *)file + f->base, function);
 	submit_record(r, sizeof(*r));
 	return 0;
+}
+
+/* By USDT note, the arguments where the note says; or, where the notes say what Debian's
+ * python3.11 says (8@%rbp 8@%r12), as plain uprobes that read those registers: no spec lookup
+ * and no helper call per argument. */
+SEC("usdt")
+int BPF_USDT(python_entry, void *file, void *function)
+{
+	return on_python_entry(file, function);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(python_entry_regs)
+{
+	return on_python_entry((void *)ctx->bp, (void *)ctx->r12);
+}
+
+SEC("usdt")
+int BPF_USDT(python_return, void *file, void *function)
+{
+	return on_python_return(file, function);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(python_return_regs)
+{
+	return on_python_return((void *)ctx->bp, (void *)ctx->r12);
 }
 
 /* Attached where the process never runs again (the start of .init) with python:line's semaphore as

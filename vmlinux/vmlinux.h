@@ -29,6 +29,8 @@ typedef _Bool bool;
 enum { false = 0, true = 1 };
 
 struct pt_regs {
+	long unsigned int r12;
+	long unsigned int bp;
 	long unsigned int r9;
 	long unsigned int r8;
 	long unsigned int ax;

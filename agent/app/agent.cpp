@@ -220,13 +220,14 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
   }
   if (!plan.python_probes.empty()) program.set_python_filters(plan.python_filters);
   for (const auto& probe : plan.python_probes) {
-    program.attach_python(probe.pid, probe.path, probe.enable_offset, probe.line_semaphore,
-                          probe.object);
+    program.attach_python(probe);
     if (verbose) {
       std::fprintf(stderr,
-                   "profilis-agent: attached python:function__entry/__return in %s (pid %d), "
+                   "profilis-agent: attached python:function__entry/__return in %s (pid %d) %s, "
                    "%u --python-fn filter(s); python:line %s\n",
-                   probe.object.c_str(), probe.pid, plan.python_filters.count,
+                   probe.object.c_str(), probe.pid,
+                   probe.register_arguments ? "by registers" : "by USDT note",
+                   plan.python_filters.count,
                    probe.line_semaphore != 0 ? "enabled through its semaphore" : "not declared");
     }
   }

@@ -13,6 +13,7 @@
 
 #include "agent/probes/uprobe_multi_link.h"
 #include "agent/probes/usdt_attach.h"
+#include "agent/targets/python_targets.h"
 #include "agent/targets/usdt_targets.h"
 #include "profilis_records.h"
 
@@ -89,13 +90,12 @@ class BpfPrograms {
                         const std::string& label);
   // The compiled --python-fn globs, for every traced Python process.
   void set_python_filters(const profilis_python_filters& filters);
-  // CPython's python:function__entry/__return probes in the file at `path` (`pid` only, or -1),
-  // paired per thread into FN records for the calls set_python_filters passes; and python:line's
-  // semaphore (at `line_semaphore`, 0 for none) raised while attached, by a uprobe at
-  // `enable_offset`, a place the process never runs again: CPython 3.11 fires function__entry
-  // only while a tracer or the line probe is on.
-  void attach_python(pid_t pid, const std::string& path, std::uint64_t enable_offset,
-                     std::uint64_t line_semaphore, const std::string& label);
+  // CPython's python:function__entry/__return probes (probes.path, probes.pid only or -1), paired
+  // per thread into FN records for the calls set_python_filters passes; and python:line's
+  // semaphore raised while attached, by a uprobe at probes.enable_offset, a place the process
+  // never runs again: CPython 3.11 fires function__entry only while a tracer or the line probe is
+  // on.
+  void attach_python(const PythonProbes& probes);
   // The programs ignore every process from now on: instant, unlike detaching, which takes the
   // kernel ~0.1 s per classic uprobe.
   void stop_tracing();

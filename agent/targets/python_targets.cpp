@@ -28,6 +28,9 @@ void check_glob(std::string_view spec, std::string_view glob, const char* what) 
   }
 }
 
+// The file and function name arguments of Debian's python3.11 (then the line, -4@%eax).
+constexpr std::string_view kRegisterArguments = "8@%rbp 8@%r12 ";
+
 std::string base_name(const std::string& path) {
   const auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -47,11 +50,25 @@ std::optional<PythonProbes> probes_in(pid_t pid, ObjectFile file) {
       !has_usdt_probe(*notes, "python", "function__return")) {
     return std::nullopt;
   }
-  PythonProbes probes{.pid = pid, .path = std::move(file.path), .object = std::move(file.object)};
+  PythonProbes probes;
+  probes.pid = pid;
+  probes.path = std::move(file.path);
+  probes.object = std::move(file.object);
+  probes.register_arguments = true;
   for (const UsdtNote& note : *notes) {
-    if (note.provider == "python" && note.name == "line" && note.semaphore_offset) {
+    if (note.provider != "python") continue;
+    if (note.name == "line" && note.semaphore_offset)
       probes.line_semaphore = *note.semaphore_offset;
+    if (note.name != "function__entry" && note.name != "function__return") continue;
+    const bool located =
+        note.site_offset && (note.semaphore == 0 || note.semaphore_offset.has_value());
+    if (!located || !note.arguments.starts_with(kRegisterArguments)) {
+      probes.register_arguments = false;
+      continue;
     }
+    auto& sites = note.name == "function__entry" ? probes.entry_sites : probes.return_sites;
+    sites.offsets.push_back(*note.site_offset);
+    sites.semaphores.push_back(note.semaphore_offset.value_or(0));
   }
   if (probes.line_semaphore != 0) {
     const auto init = value_or_usage_error(section_file_offset(probes.path, ".init"));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/targets/targets.h"
 
@@ -31,6 +32,15 @@ struct PythonProbes {
   std::string object;                // as the process maps it, for messages
   std::uint64_t line_semaphore = 0;  // python:line's semaphore (file offset), 0 when it has none
   std::uint64_t enable_offset = 0;   // the start of .init: code the process never runs again
+  // Set when every site of both probes passes the file and function names in %rbp and %r12 (as
+  // Debian's python3.11 does) and was found in the file: the agent then attaches plain uprobes
+  // that read those registers, cheaper than USDT probes. Otherwise it attaches by USDT note.
+  bool register_arguments = false;
+  struct Sites {
+    std::vector<std::uint64_t> offsets;
+    std::vector<std::uint64_t> semaphores;  // one per offset (0: unguarded)
+  };
+  Sites entry_sites, return_sites;  // function__entry, function__return
 };
 
 // Throws UsageError when the process is not Python, or is a Python built without its USDT probes
