@@ -543,19 +543,44 @@ int BPF_USDT(usdt_pair_end)
 	return 0;
 }
 
-/* Which filters match a Python function name: bit i for filter i. */
-static __always_inline __u32 python_function_matches(const struct profilis_python_filters *filters,
-						     struct python_names *names)
+/* The filters run over one Python call's names, filter by filter in a bpf_loop: the verifier
+ * checks one filter's step rather than every combination of filters matching or not. */
+struct python_match {
+	const struct profilis_python_filters *filters;
+	const struct python_names *names;
+	__u32 base;    /* where the file's base name starts in names->file */
+	__u32 matched; /* bit i: filter i matches the function name */
+	__u32 passed;  /* a filter matches the file's base name too */
+	__u32 _pad;
+};
+
+static long match_function(__u64 i, void *ctx)
 {
-	__u32 matched = 0;
-	for (__u32 i = 0; i < PROFILIS_MAX_PYTHON_FNS; i++) {
-		if (i >= filters->count)
-			break;
-		if (glob_run_matches(&filters->filters[i].function, names->function, 0,
-				     PROFILIS_PYTHON_NAME_MAX))
-			matched |= 1u << i;
+	struct python_match *m = ctx;
+	if (i >= PROFILIS_MAX_PYTHON_FNS)
+		return 1;
+	const struct profilis_glob *glob =
+	    &m->filters->filters[i & (PROFILIS_MAX_PYTHON_FNS - 1)].function;
+	if (glob_run_matches(glob, m->names->function, 0, PROFILIS_PYTHON_NAME_MAX))
+		m->matched |= 1u << i;
+	return 0;
+}
+
+static long match_file(__u64 i, void *ctx)
+{
+	struct python_match *m = ctx;
+	if (i >= PROFILIS_MAX_PYTHON_FNS)
+		return 1;
+	if (!(m->matched & (1u << i)))
+		return 0;
+	const struct profilis_glob *glob =
+	    &m->filters->filters[i & (PROFILIS_MAX_PYTHON_FNS - 1)].file;
+	if (glob_run_matches(glob, m->names->function, PROFILIS_PYTHON_NAME_MAX + m->base,
+			     PROFILIS_PYTHON_NAME_MAX)) {
+		m->passed = 1;
+		return 1;
 	}
-	return matched;
+	return 0;
 }
 
 static long find_base_name(__u64 i, void *ctx)
@@ -578,22 +603,6 @@ static __always_inline __u32 python_base_name(const char *file)
 	return run.start;
 }
 
-/* Whether one of the filters in `matched` passes the file's base name. */
-static __always_inline int python_file_matches(const struct profilis_python_filters *filters,
-					       __u32 matched, struct python_names *names,
-					       __u32 base)
-{
-	if (matched & filters->any_file)
-		return 1;
-	for (__u32 i = 0; i < PROFILIS_MAX_PYTHON_FNS; i++) {
-		if ((matched & (1u << i)) &&
-		    glob_run_matches(&filters->filters[i].file, names->function,
-				     PROFILIS_PYTHON_NAME_MAX + base, PROFILIS_PYTHON_NAME_MAX))
-			return 1;
-	}
-	return 0;
-}
-
 /* CPython calls this at the start of a function and at each resume of a generator or coroutine:
  * the call is opened when a filter matches its names, else it costs this lookup. */
 static __always_inline int on_python_entry(void *file, void *function)
@@ -607,14 +616,20 @@ static __always_inline int on_python_entry(void *file, void *function)
 		return 0;
 	if (bpf_probe_read_user_str(names->function, sizeof(names->function), function) <= 0)
 		return 0;
-	__u32 matched = python_function_matches(filters, names);
-	if (!matched)
+	struct python_match m = {.filters = filters, .names = names};
+	__u32 count =
+	    filters->count < PROFILIS_MAX_PYTHON_FNS ? filters->count : PROFILIS_MAX_PYTHON_FNS;
+	bpf_loop(count, match_function, &m, 0);
+	if (!m.matched)
 		return 0;
 	if (bpf_probe_read_user_str(names->file, sizeof(names->file), file) <= 0)
 		return 0;
-	__u32 base = python_base_name(names->file);
-	if (!python_file_matches(filters, matched, names, base))
-		return 0;
+	m.base = python_base_name(names->file);
+	if (!(m.matched & filters->any_file)) {
+		bpf_loop(count, match_file, &m, 0);
+		if (!m.passed)
+			return 0;
+	}
 	/* The clock only once the call is traced: the filter's time is left out of its duration,
 	 * and the return's lookup is in it (each ~0.1–0.5 µs here), so the two about cancel. */
 	__u64 now = bpf_ktime_get_ns();
@@ -627,7 +642,7 @@ static __always_inline int on_python_entry(void *file, void *function)
 		f->start_ns = now;
 		f->file = (__u64)file;
 		f->function = (__u64)function;
-		f->base = base;
+		f->base = m.base;
 	} else {
 		increment_counter(PROFILIS_DROP_TOO_DEEP);
 	}

@@ -520,7 +520,8 @@ void run_agent(const Options& options) {
 
   program.emplace(BpfPrograms::load(LoadOptions{.min_duration_ns = options.min_duration_ns,
                                                 .ring_buffer_bytes = options.ring_buffer_bytes,
-                                                .sql_max_bytes = options.sql_max_bytes}));
+                                                .sql_max_bytes = options.sql_max_bytes,
+                                                .python_fns = !plan.python_probes.empty()}));
   for (const auto& process : plan.processes) program->add_target_pid(process.pid);
   if (by_file) {
     // Rules and exec tracking first, then the verdicts of the running processes, then the probes:
@@ -561,10 +562,11 @@ void run_agent(const Options& options) {
   }
   std::fprintf(stderr,
                "profilis-agent: tracing %zu function(s), %zu database client function(s), %zu "
-               "database server(s), %zu USDT probe(s) and profilis markers in %zu file(s), in %zu "
-               "process(es)%s\n",
+               "database server(s), %zu USDT probe(s), Python functions in %zu file(s) and "
+               "profilis markers in %zu file(s), in %zu process(es)%s\n",
                plan.probes.size(), plan.db_probes.size(), plan.pg_servers.size(),
-               plan.usdt_probes.size(), plan.marker_files.size(), plan.processes.size(),
+               plan.usdt_probes.size(), plan.python_probes.size(), plan.marker_files.size(),
+               plan.processes.size(),
                by_file ? (", and " + std::to_string(plan.files.size()) +
                           " file(s) for every process" + (options.node ? " on the node" : ""))
                              .c_str()

@@ -125,6 +125,13 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
     }
     set_usdt_attach_type(usdt->obj);
   }
+  if (!options.python_fns) {
+    for (bpf_program* program :
+         {usdt->progs.python_entry, usdt->progs.python_return, usdt->progs.python_entry_regs,
+          usdt->progs.python_return_regs, usdt->progs.python_tracing_on}) {
+      bpf_program__set_autoload(program, false);
+    }
+  }
   if (int err = usdt_probes_bpf::load(usdt.get())) {
     throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
   }

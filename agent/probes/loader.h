@@ -29,6 +29,9 @@ struct LoadOptions {
   std::uint64_t min_duration_ns = 0;
   std::uint32_t ring_buffer_bytes = 8u << 20;  // a power of two, as the kernel requires
   std::uint32_t sql_max_bytes = 256;           // SQL text read per query, at most PROFILIS_SQL_MAX
+  // Loads the --python-fn programs (they need bpf_loop, kernel 5.17): without, a kernel that
+  // lacks it still runs everything else.
+  bool python_fns = false;
 };
 
 using KernelCounters = std::array<std::uint64_t, PROFILIS_COUNTER__COUNT>;
