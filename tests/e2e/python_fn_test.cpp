@@ -93,12 +93,15 @@ TEST(PythonFn, EveryCallOfTheFixtureExactly) {
   expect_same_calls(run, log);
 }
 
-// A glob on the function alone, and one on the file's base name: only the calls they match.
+// A glob on the function alone, and one on the file's base name: only the calls they match (the
+// first spec matches every work_* name but no file).
 TEST(PythonFn, GlobsChooseTheFunctions) {
   PROFILIS_REQUIRE_ROOT();
   UsdtRun run;
-  const std::string log =
-      run_fn_fixture(run, {"--python-fn", "work_gen", "--python-fn", "*_fixture.p?:work_re*"}, "1");
+  const std::string log = run_fn_fixture(run,
+                                         {"--python-fn", "other.py:work_*", "--python-fn",
+                                          "work_gen", "--python-fn", "*_fixture.p?:work_re*"},
+                                         "1");
   ASSERT_FALSE(log.empty());
   std::map<std::string, std::size_t> expected, seen;
   for (const Json& line : read_json_lines(log)) {
