@@ -604,7 +604,7 @@ static __always_inline __u32 python_base_name(const char *file)
 }
 
 /* CPython calls this at the start of a function and at each resume of a generator or coroutine:
- * the call is opened when a filter matches its names, else it costs this lookup. */
+ * the call is opened when a filter matches its names, else it costs the filter alone. */
 static __always_inline int on_python_entry(void *file, void *function)
 {
 	if (!traced_thread())
@@ -729,9 +729,10 @@ int BPF_KPROBE(python_return_regs)
 	return on_python_return((void *)ctx->bp, (void *)ctx->r12);
 }
 
-/* Attached where the process never runs again (the start of .init) with python:line's semaphore as
- * reference counter, only to raise that semaphore: CPython 3.11 fires function__entry only on its
- * tracing path, which the line probe being enabled turns on. Never runs. */
+/* Attached where the process does not run again (the start of .init) with python:line's semaphore
+ * as reference counter, only to raise that semaphore: CPython 3.11 fires function__entry only on
+ * its tracing path, which the line probe being enabled turns on. Runs at most once per process,
+ * at the start of one begun under --binary. */
 SEC("uprobe")
 int BPF_KPROBE(python_tracing_on)
 {
