@@ -136,6 +136,34 @@ TEST(PythonFn, HttpServerHandler) {
   }
 }
 
+// --binary: the probes on the interpreter's file, for every process that runs it, from its start.
+TEST(PythonFn, BinaryTracesAPythonStartedLater) {
+  PROFILIS_REQUIRE_ROOT();
+  TempDir dir;
+  Process agent({PROFILIS_AGENT_BIN, "--binary", kPython, "--db", "none", "--python-fn",
+                 "python_fn_fixture.py:work_gen", "--console"});
+  ASSERT_TRUE(agent.wait_for_stderr("profilis-agent: tracing", 30s)) << agent.err();
+  const std::string log = dir.path() + "/calls.jsonl";
+  Process fixture({kPython, PYTHON_FN_FIXTURE, log, "1"});
+  ASSERT_TRUE(fixture.wait_for_stderr(": ready", 30s)) << fixture.err();
+  fixture.write_stdin("go\n");
+  fixture.close_stdin();
+  const ExitStatus done = fixture.wait(60s);
+  ASSERT_TRUE(done.exited() && done.code == 0) << done.describe() << fixture.err();
+  agent.signal(SIGINT);
+  ASSERT_EQ(agent.wait(30s).code, 0) << agent.err();
+  std::size_t expected = 0, seen = 0;
+  for (const Json& line : read_json_lines(log))
+    expected += line.value("fn", "").ends_with(":work_gen");
+  for (const Json& event : parse_json_lines(agent.out(), "agent stdout")) {
+    if (event.value("pid", 0) != fixture.pid()) continue;
+    EXPECT_EQ(event.value("fn", ""), "python_fn_fixture.py:work_gen") << event.dump();
+    ++seen;
+  }
+  EXPECT_GT(expected, 0u);
+  EXPECT_EQ(seen, expected);
+}
+
 // The semaphores of python:function__entry, function__return and line (file order), read from
 // `readelf -n` (Debian's python3.11 is not PIE: a note's address is the address in the process).
 std::vector<std::uint64_t> python_semaphores() {
