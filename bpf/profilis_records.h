@@ -130,9 +130,10 @@ struct profilis_process_rules {
 /* ...and a file name this far, to find its base name: longer paths are matched on their first
  * PROFILIS_PYTHON_PATH_MAX - 1 bytes. */
 #define PROFILIS_PYTHON_PATH_MAX 256
-/* Open traced Python calls kept per thread (a power of two); deeper recursion of one function is
- * counted and paired by name, not reported. */
-#define PROFILIS_PYTHON_MAX_DEPTH 256
+/* Open traced Python calls kept per thread (a power of two, 32 KiB of task storage): more than
+ * CPython's default recursion limit (1000). Deeper recursion of one function is counted and paired
+ * by name, not reported. */
+#define PROFILIS_PYTHON_MAX_DEPTH 1024
 
 struct profilis_python_filter {
 	struct profilis_glob file;
