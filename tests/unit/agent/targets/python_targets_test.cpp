@@ -1,6 +1,7 @@
 #include "agent/targets/python_targets.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -38,6 +39,35 @@ TEST(ParsePythonFnSpec, shouldRefuseEmptyGlobsAndBrackets) {
       EXPECT_EQ(std::string(e.what()).rfind("--python-fn '", 0), 0u) << e.what();
       EXPECT_EQ(e.code(), ExitCode::kUsage);
     }
+  }
+}
+
+// Debian's python3.11 (when installed): both probes by register, python:line's semaphore, and the
+// start of .init to raise it from.
+TEST(ResolvePythonProbes, shouldFindDebiansPython311ProbesInRegisters) {
+  const std::string python = "/usr/bin/python3.11";
+  if (::access(python.c_str(), R_OK) != 0) GTEST_SKIP() << "no " << python;
+  const PythonProbes probes = resolve_python_probes(file_target(python, python));
+  EXPECT_EQ(probes.pid, -1);
+  EXPECT_TRUE(probes.register_arguments);
+  EXPECT_FALSE(probes.entry_sites.offsets.empty());
+  EXPECT_EQ(probes.entry_sites.offsets.size(), probes.entry_sites.semaphores.size());
+  EXPECT_FALSE(probes.return_sites.offsets.empty());
+  EXPECT_NE(probes.entry_sites.semaphores.front(), 0u);
+  EXPECT_NE(probes.line_semaphore, 0u);
+  EXPECT_NE(probes.enable_offset, 0u);
+  EXPECT_NE(probes.enable_offset, probes.entry_sites.offsets.front());
+}
+
+TEST(ResolvePythonProbes, shouldSayAnElfWithoutTheProbesWasBuiltWithoutDtrace) {
+  try {
+    resolve_python_probes(file_target("/bin/true", "/bin/true"));
+    ADD_FAILURE() << "/bin/true has no Python probes";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("/bin/true has no python:function__entry"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("built without --with-dtrace"), std::string::npos);
   }
 }
 
