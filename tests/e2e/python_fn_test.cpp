@@ -55,9 +55,11 @@ void expect_same_calls(const UsdtRun& run, const std::string& log) {
     const auto it = seen.find(key);
     ASSERT_NE(it, seen.end()) << "no event for " << fn << " on thread " << tid;
     ASSERT_EQ(it->second.size(), durations.size()) << fn << " on thread " << tid;
-    // A call meant to be short that the fixture saw last 2 ms was preempted outside the
-    // function, where the agent does not look (seen with two CPU hogs beside the fixture).
-    if (fn.ends_with(":work_fast")) continue;
+    // The calls that do not sleep are counted, not timed: one the fixture saw last 2 ms waited
+    // outside the function, where the agent does not look — preempted (seen with two CPU hogs
+    // beside the fixture), or waiting for the GIL, which CPython takes at a function's start
+    // before function__entry fires.
+    if (fn.ends_with(":work_fast") || fn.ends_with(":work_deep")) continue;
     for (std::size_t i = 0; i < durations.size(); ++i) {
       if (durations[i] < kCheckedFrom) continue;
       ++compared;
