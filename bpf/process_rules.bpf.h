@@ -6,6 +6,7 @@
 #ifndef PROFILIS_PROCESS_RULES_BPF_H
 #define PROFILIS_PROCESS_RULES_BPF_H
 
+#include "globs.bpf.h"
 #include "profilis_records.h"
 #include "shared_maps.bpf.h"
 
@@ -29,29 +30,13 @@ volatile __u32 following = 0;
  * never their events, and exports the count. */
 volatile __u64 lost_process_notices = 0;
 
-/* Whether `comm` matches the compiled glob (struct profilis_comm_glob). */
-static __always_inline int glob_matches(const struct profilis_comm_glob *glob, const char *comm)
-{
-	__u32 at = 1 | ((1 & glob->star) << 1);
-	for (int i = 0; i < PROFILIS_COMM_LEN; i++) {
-		unsigned char c = comm[i];
-		if (c == 0)
-			break;
-		__u32 next = ((at & glob->match[c]) << 1) | (at & glob->star);
-		at = next | ((next & glob->star) << 1);
-		if (!at)
-			return 0;
-	}
-	return (at & glob->accept) != 0;
-}
-
-static __always_inline int matches_any(const struct profilis_comm_glob *globs, __u32 count,
+static __always_inline int matches_any(const struct profilis_glob *globs, __u32 count,
 				       const char *comm)
 {
 	for (__u32 i = 0; i < PROFILIS_MAX_COMM_GLOBS; i++) {
 		if (i >= count)
 			return 0;
-		if (glob_matches(&globs[i], comm))
+		if (glob_matches(&globs[i], comm, PROFILIS_COMM_LEN))
 			return 1;
 	}
 	return 0;

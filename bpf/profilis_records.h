@@ -72,7 +72,7 @@ enum profilis_record_kind {
 	PROFILIS_RECORD_FN = 1,
 	PROFILIS_RECORD_DB = 2,
 	PROFILIS_RECORD_REQ = 3,      /* from the REQ markers */
-	PROFILIS_RECORD_NAMED_FN = 4, /* from the FN markers: the name, or its address, travels */
+	PROFILIS_RECORD_NAMED_FN = 4, /* from the FN markers and --python-fn: the name travels */
 };
 
 enum profilis_db_vendor {
@@ -124,18 +124,22 @@ enum profilis_trace_mode {
 	    2, /* --binary, --node: every process the filter does not exclude */
 };
 
-/* The --include-comm / --exclude-comm globs, applied in the kernel at every exec so that a new
- * process is traced, or not, from its first instruction. Only '*' and '?' are special. The agent
- * compiles each glob into position masks (a bit-parallel automaton: bit j set = the glob's first j
- * characters match so far), which the kernel runs in a loop of at most 15 steps per glob. */
-#define PROFILIS_COMM_GLOB_MAX 32
-#define PROFILIS_MAX_COMM_GLOBS 8
-struct profilis_comm_glob {
-	__u32 star;	  /* positions holding a '*' (runs of stars collapsed to one) */
-	__u32 accept;	  /* the position after the last character: a whole match */
-	__u32 match[256]; /* per character: positions a '?' or that character holds */
+/* Globs the kernel runs: the --include-comm / --exclude-comm globs at every exec, so that a new
+ * process is traced, or not, from its first instruction, and the --python-fn globs at every Python
+ * call. Only '*' and '?' are special. The agent compiles each glob into position masks (a
+ * bit-parallel shift-and automaton: bit j set = the glob's first j characters match so far), which
+ * the kernel runs one step per character of the name (bpf/globs.bpf.h). A glob holds at most
+ * PROFILIS_GLOB_MAX - 1 characters once runs of stars are collapsed. */
+#define PROFILIS_GLOB_MAX 64
+struct profilis_glob {
+	__u64 star;	  /* positions holding a '*' (runs of stars collapsed to one) */
+	__u64 accept;	  /* the position after the last character: a whole match */
+	__u64 match[256]; /* per character: positions a '?' or that character holds */
 };
 
+/* A process name has at most 15 characters, so a longer comm glob is a mistake. */
+#define PROFILIS_COMM_GLOB_MAX 32
+#define PROFILIS_MAX_COMM_GLOBS 8
 struct profilis_process_rules {
 	__u32 include_count;
 	__u32 exclude_count;
@@ -143,8 +147,33 @@ struct profilis_process_rules {
 	 * cgroup and lets it in. */
 	__u32 hold_new;
 	__u32 _pad;
-	struct profilis_comm_glob include[PROFILIS_MAX_COMM_GLOBS];
-	struct profilis_comm_glob exclude[PROFILIS_MAX_COMM_GLOBS];
+	struct profilis_glob include[PROFILIS_MAX_COMM_GLOBS];
+	struct profilis_glob exclude[PROFILIS_MAX_COMM_GLOBS];
+};
+
+/* --python-fn [FILE_GLOB:]FUNC_GLOB: which Python functions CPython's function__entry probe
+ * opens an FN span for. A call matches a filter when its function name (co_name) matches
+ * `function` and its file's base name (co_filename after the last '/') matches `file`. */
+#define PROFILIS_MAX_PYTHON_FNS 8
+/* A function name (and a file's base name) is read this far for the filter (with the NUL)... */
+#define PROFILIS_PYTHON_NAME_MAX 128
+/* ...and a file name this far, to find its base name: longer paths are matched on their first
+ * PROFILIS_PYTHON_PATH_MAX - 1 bytes. */
+#define PROFILIS_PYTHON_PATH_MAX 256
+/* Open traced Python calls kept per thread (a power of two, 32 KiB of task storage): more than
+ * CPython's default recursion limit (1000). Deeper recursion of one function is counted and paired
+ * by name, not reported. */
+#define PROFILIS_PYTHON_MAX_DEPTH 1024
+
+struct profilis_python_filter {
+	struct profilis_glob file;
+	struct profilis_glob function;
+};
+
+struct profilis_python_filters {
+	__u32 count;
+	__u32 any_file; /* bit i: filter i has no FILE_GLOB (every file) */
+	struct profilis_python_filter filters[PROFILIS_MAX_PYTHON_FNS];
 };
 
 /* What the kernel tells the agent about processes under --node/--binary, on a ring of its own. */
@@ -242,7 +271,8 @@ struct profilis_req_record {
 /* The name travels in `name`, or — when it is a constant of the marker's object — as its address:
  * name_addr then lies in the read-only memory the agent registered as marker object `name_object`
  * (the attach cookie), whose bytes are the file's, so the agent reads the name from the file, and
- * the record ends where `name` would begin. */
+ * the record ends where `name` would begin. A --python-fn record names "file.py:function": the
+ * file's base name (at most 63 bytes), ':' and the function name (at most 63 bytes). */
 struct profilis_named_fn_record {
 	struct profilis_record_header header; /* PROFILIS_RECORD_NAMED_FN */
 	__u64 name_addr;		      /* when name_object is not 0 */

@@ -2,11 +2,15 @@
 /* USDT probes: the profilis:* markers of include/profilis/usdt.h, paired begin with end per thread
  * into REQ, FN and DB records; and third-party probes given with --usdt, as points (one FN record
  * per hit) or START,END pairs (one FN record per pair, with its duration). The attach cookie of a
- * --usdt probe is its index in the agent's name table. */
+ * --usdt probe is its index in the agent's name table. And CPython's function__entry/__return
+ * probes, paired per thread into FN records named "file.py:function" for the functions the
+ * --python-fn globs match (filtered here, at entry). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
+#include "globs.bpf.h"
 #include "ring_records.bpf.h"
 #include "shared_maps.bpf.h"
 #include "sql_text.bpf.h"
@@ -80,6 +84,47 @@ TASK_STORAGE(fn_spans, struct span_stack);
 TASK_STORAGE(pair_spans, struct span_stack);
 TASK_STORAGE(req_frames, struct req_stack);
 TASK_STORAGE(db_frames, struct db_stack);
+
+/* An open traced Python call: the code object's file and function name pointers identify it (a
+ * return whose pointers differ is not the return of this call), and where the base name starts. */
+struct python_frame {
+	__u64 start_ns;
+	__u64 file;
+	__u64 function;
+	__u32 base; /* offset of the file's base name in its name */
+	__u32 _pad;
+};
+
+struct python_stack {
+	__u32 depth; /* may exceed PROFILIS_PYTHON_MAX_DEPTH: see python_return */
+	__u32 _pad;
+	struct python_frame frames[PROFILIS_PYTHON_MAX_DEPTH];
+};
+
+TASK_STORAGE(python_frames, struct python_stack);
+
+/* Set by the agent: the --python-fn globs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct profilis_python_filters);
+} python_filters SEC(".maps");
+
+/* The names of a Python call being filtered, per CPU (too big for the BPF stack). */
+struct python_names {
+	char function[PROFILIS_PYTHON_NAME_MAX];
+	char file[PROFILIS_PYTHON_PATH_MAX];
+	/* glob_run reads within GLOB_RUN_MASK + 1 bytes of `function`, the base name among them. */
+	char _spare[GLOB_RUN_MASK + 1 - PROFILIS_PYTHON_NAME_MAX - PROFILIS_PYTHON_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct python_names);
+} python_scratch SEC(".maps");
 
 /* Indexed by marker object id - 1 (the attach cookie of every marker probe): the read-only memory
  * whose strings the agent reads itself. */
@@ -495,5 +540,201 @@ int BPF_USDT(usdt_pair_end)
 	__u64 start = pop_span(&pair_spans, probe);
 	if (start && now - start >= min_duration_ns)
 		emit_fn(id, start, now - start, probe);
+	return 0;
+}
+
+/* The filters run over one Python call's names, filter by filter in a bpf_loop: the verifier
+ * checks one filter's step rather than every combination of filters matching or not. */
+struct python_match {
+	const struct profilis_python_filters *filters;
+	const struct python_names *names;
+	__u32 base;    /* where the file's base name starts in names->file */
+	__u32 matched; /* bit i: filter i matches the function name */
+	__u32 passed;  /* a filter matches the file's base name too */
+	__u32 _pad;
+};
+
+static long match_function(__u64 i, void *ctx)
+{
+	struct python_match *m = ctx;
+	if (i >= PROFILIS_MAX_PYTHON_FNS)
+		return 1;
+	const struct profilis_glob *glob =
+	    &m->filters->filters[i & (PROFILIS_MAX_PYTHON_FNS - 1)].function;
+	if (glob_run_matches(glob, m->names->function, 0, PROFILIS_PYTHON_NAME_MAX))
+		m->matched |= 1u << i;
+	return 0;
+}
+
+static long match_file(__u64 i, void *ctx)
+{
+	struct python_match *m = ctx;
+	if (i >= PROFILIS_MAX_PYTHON_FNS)
+		return 1;
+	if (!(m->matched & (1u << i)))
+		return 0;
+	const struct profilis_glob *glob =
+	    &m->filters->filters[i & (PROFILIS_MAX_PYTHON_FNS - 1)].file;
+	if (glob_run_matches(glob, m->names->function, PROFILIS_PYTHON_NAME_MAX + m->base,
+			     PROFILIS_PYTHON_NAME_MAX)) {
+		m->passed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static long find_base_name(__u64 i, void *ctx)
+{
+	struct glob_run *run = ctx; /* only its name and start: the base name found so far */
+	char c = run->name[i & (PROFILIS_PYTHON_PATH_MAX - 1)];
+	if (c == 0)
+		return 1;
+	if (c == '/')
+		run->start = i + 1;
+	return 0;
+}
+
+/* Where the base name of `file` (NUL-terminated, at most PROFILIS_PYTHON_PATH_MAX - 1 bytes)
+ * starts. */
+static __always_inline __u32 python_base_name(const char *file)
+{
+	struct glob_run run = {.name = file};
+	bpf_loop(PROFILIS_PYTHON_PATH_MAX, find_base_name, &run, 0);
+	return run.start;
+}
+
+/* CPython calls this at the start of a function and at each resume of a generator or coroutine:
+ * the call is opened when a filter matches its names, else it costs the filter alone. */
+static __always_inline int on_python_entry(void *file, void *function)
+{
+	if (!traced_thread())
+		return 0;
+	__u32 zero = 0;
+	struct profilis_python_filters *filters = bpf_map_lookup_elem(&python_filters, &zero);
+	struct python_names *names = bpf_map_lookup_elem(&python_scratch, &zero);
+	if (!filters || !names)
+		return 0;
+	if (bpf_probe_read_user_str(names->function, sizeof(names->function), function) <= 0)
+		return 0;
+	struct python_match m = {.filters = filters, .names = names};
+	__u32 count =
+	    filters->count < PROFILIS_MAX_PYTHON_FNS ? filters->count : PROFILIS_MAX_PYTHON_FNS;
+	bpf_loop(count, match_function, &m, 0);
+	if (!m.matched)
+		return 0;
+	if (bpf_probe_read_user_str(names->file, sizeof(names->file), file) <= 0)
+		return 0;
+	m.base = python_base_name(names->file);
+	if (!(m.matched & filters->any_file)) {
+		bpf_loop(count, match_file, &m, 0);
+		if (!m.passed)
+			return 0;
+	}
+	/* The clock only once the call is traced: the filter's time is left out of its duration,
+	 * and the return's lookup is in it (each ~0.1–0.5 µs here), so the two about cancel. */
+	__u64 now = bpf_ktime_get_ns();
+	struct python_stack *st = thread_state(&python_frames, 1);
+	if (!st)
+		return 0;
+	__u32 d = st->depth;
+	if (d < PROFILIS_PYTHON_MAX_DEPTH) {
+		struct python_frame *f = &st->frames[d & (PROFILIS_PYTHON_MAX_DEPTH - 1)];
+		f->start_ns = now;
+		f->file = (__u64)file;
+		f->function = (__u64)function;
+		f->base = m.base;
+	} else {
+		increment_counter(PROFILIS_DROP_TOO_DEEP);
+	}
+	st->depth = d + 1;
+	return 0;
+}
+
+/* "file.py:function" into the record's name: each part at most half of it. */
+static __always_inline void python_name(struct profilis_named_fn_record *r, const char *file,
+					const char *function)
+{
+	const __u32 half = sizeof(r->name) / 2;
+	long n = bpf_probe_read_user_str(r->name, half, file);
+	if (n <= 0) {
+		r->name[0] = 0;
+		r->unreadable = PROFILIS_STR_NAME;
+		return;
+	}
+	__u32 at = (__u32)n; /* 1 .. half: just past the NUL */
+	if (at > half)
+		at = half;
+	r->name[(at - 1) & (half - 1)] = ':';
+	if (bpf_probe_read_user_str(r->name + at, half, function) <= 0) {
+		r->name[0] = 0;
+		r->unreadable = PROFILIS_STR_NAME;
+	}
+}
+
+/* CPython calls this when a function returns, raises out, or a generator or coroutine yields or
+ * awaits (its frame suspends): it closes the innermost open call when that is this code's. */
+static __always_inline int on_python_return(void *file, void *function)
+{
+	__u64 id = traced_thread();
+	if (!id)
+		return 0;
+	struct python_stack *st = thread_state(&python_frames, 0);
+	if (!st || st->depth == 0)
+		return 0;
+	__u32 d = st->depth - 1;
+	/* Past the kept depth, the deepest kept frame stands for the calls above it: deep recursion
+	 * of one function still pairs (and is not reported). */
+	__u32 kept = d < PROFILIS_PYTHON_MAX_DEPTH ? d : PROFILIS_PYTHON_MAX_DEPTH - 1;
+	barrier_var(kept); /* else the compiler drops the mask the verifier needs */
+	struct python_frame *f = &st->frames[kept & (PROFILIS_PYTHON_MAX_DEPTH - 1)];
+	if (f->function != (__u64)function || f->file != (__u64)file)
+		return 0; /* a call the filter passed over, or one that began before the agent */
+	__u64 now = bpf_ktime_get_ns();
+	st->depth = d;
+	if (d >= PROFILIS_PYTHON_MAX_DEPTH || now - f->start_ns < min_duration_ns)
+		return 0;
+	struct profilis_named_fn_record *r =
+	    reserve_named_fn(sizeof(*r), id, f->start_ns, now, 0, 0, 0);
+	if (!r)
+		return 0;
+	python_name(r, (const char *)file + f->base, function);
+	submit_record(r, sizeof(*r));
+	return 0;
+}
+
+/* By USDT note, the arguments where the note says; or, where the notes say what Debian's
+ * python3.11 says (8@%rbp 8@%r12), as plain uprobes that read those registers: no spec lookup
+ * and no helper call per argument. */
+SEC("usdt")
+int BPF_USDT(python_entry, void *file, void *function)
+{
+	return on_python_entry(file, function);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(python_entry_regs)
+{
+	return on_python_entry((void *)ctx->bp, (void *)ctx->r12);
+}
+
+SEC("usdt")
+int BPF_USDT(python_return, void *file, void *function)
+{
+	return on_python_return(file, function);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(python_return_regs)
+{
+	return on_python_return((void *)ctx->bp, (void *)ctx->r12);
+}
+
+/* Attached where the process does not run again (the start of .init) with python:line's semaphore
+ * as reference counter, only to raise that semaphore: CPython 3.11 fires function__entry only on
+ * its tracing path, which the line probe being enabled turns on. Runs at most once per process,
+ * at the start of one begun under --binary. */
+SEC("uprobe")
+int BPF_KPROBE(python_tracing_on)
+{
 	return 0;
 }

@@ -40,20 +40,23 @@ FROM t1 WHERE x NOT IN ('a', 'b') AND y = N'z' AND z IS NULL"
   printf '%s\n' "${seeds[@]}"
 }
 
-# The config parser, the option table and every value parser. usdt_targets.cpp only for
-# parse_usdt_spec: without coverage tables referring to every function, the linker drops its target
-# resolution (never called here) with its sections, and with it the need for all of agent/inspect.
+# The config parser, the option table and every value parser. usdt_targets.cpp and
+# python_targets.cpp only for parse_usdt_spec and parse_python_fn_spec (glob.cpp for its
+# collapse_stars): without coverage tables referring to every function, the linker drops their
+# target resolution (never called here) with its sections, and with it the need for all of
+# agent/inspect.
 config_sources=(agent/app/config_json.cpp agent/app/config_file.cpp agent/app/option_merge.cpp
   agent/app/option_table.cpp agent/app/option_values.cpp agent/common/db_types.cpp
   agent/common/edit_distance.cpp agent/common/errors.cpp exporters/prometheus/metric_labels.cpp
   tests/fuzz/config_fuzz.cpp)
-config_support=(agent/targets/usdt_targets.cpp)
+config_support=(agent/targets/usdt_targets.cpp agent/targets/python_targets.cpp
+  agent/common/glob.cpp)
 config_libs=()
 config_max_len=4096
 # Seeds: every key with a valid value, the README's example, and the shapes the reader handles.
 config_seeds() {
   cat <<'SEEDS'
-{"pid": [42, 43], "fn": ["api::*", "libc.so.6:malloc"], "usdt": "python:gc__start,gc__done", "db": "postgresql,sqlite", "sql-text": "raw", "sql-max-bytes": 512, "min-duration": "250us", "console": "pretty", "jsonl-dir": "/var/log/profilis", "jsonl-prefix": "p", "jsonl-rotate-bytes": 1000, "jsonl-rotate-secs": "5m", "prometheus": ":9464", "service": "s", "instance": "i", "worker": "w", "ring-buffer-size": "64M", "queue-size": 100, "batch-max": 10, "flush-interval": 20, "sink-timeout": "2s", "duration": 1.5, "verbose": true}
+{"pid": [42, 43], "fn": ["api::*", "libc.so.6:malloc"], "usdt": "python:gc__start,gc__done", "python-fn": ["app.py:handle_*", "do_GET"], "db": "postgresql,sqlite", "sql-text": "raw", "sql-max-bytes": 512, "min-duration": "250us", "console": "pretty", "jsonl-dir": "/var/log/profilis", "jsonl-prefix": "p", "jsonl-rotate-bytes": 1000, "jsonl-rotate-secs": "5m", "prometheus": ":9464", "service": "s", "instance": "i", "worker": "w", "ring-buffer-size": "64M", "queue-size": 100, "batch-max": 10, "flush-interval": 20, "sink-timeout": "2s", "duration": 1.5, "verbose": true}
 {"pid": [4242], "fn": ["api::*"], "jsonl-dir": "/var/log/profilis", "console": true, "prometheus": "127.0.0.1:9464", "duration": "10m"}
 {"node": true, "binary": ["/usr/lib/libpq.so.5"], "include-comm": ["python*", "p?sql"], "exclude-comm": "psql", "include-container": "8d6c*", "metric-labels": "k8s_namespace,k8s_pod"}
 {"pid": 99999999999999999999999, "queue-size": -1, "duration": "1e3s", "jsonl_dir": 5}

@@ -43,8 +43,10 @@ grep -E "^typedef _Bool bool;$" "$full"
 echo "enum { false = 0, true = 1 };"
 echo
 
-# Registers: arguments, return value, stack pointer.
-cut_struct pt_regs di si dx cx r8 r9 ax sp ip r14 flags
+# Registers: arguments, return value, stack pointer; r14 (Go's goroutine pointer) and flags (a
+# conditional tail jump's condition); bp and r12, where Debian's python3.11 passes its function
+# probes' arguments.
+cut_struct pt_regs di si dx cx r8 r9 ax sp ip r14 flags bp r12
 # The uretprobe trampoline's address (current->mm->uprobes_state.xol_area->vaddr): a return
 # address equal to it tells a chained tail call from a call that reuses a dead frame's slot.
 # (Innermost first: mm_struct holds uprobes_state by value.)

@@ -30,6 +30,8 @@ enum { false = 0, true = 1 };
 
 struct pt_regs {
 	long unsigned int r14;
+	long unsigned int r12;
+	long unsigned int bp;
 	long unsigned int r9;
 	long unsigned int r8;
 	long unsigned int ax;

@@ -31,9 +31,11 @@
 #include "agent/pipeline/process_notices.h"
 #include "agent/pipeline/record_decoder.h"
 #include "agent/pipeline/ring_reader.h"
+#include "agent/probes/kernel_glob.h"
 #include "agent/probes/loader.h"
 #include "agent/targets/db_targets.h"
 #include "agent/targets/probed_files.h"
+#include "agent/targets/python_targets.h"
 #include "agent/targets/targets.h"
 #include "agent/targets/usdt_targets.h"
 #include "exporters/console/console_sink.h"
@@ -58,6 +60,8 @@ struct Plan {
   std::vector<FunctionProbe> probes;
   std::vector<DbProbe> db_probes;
   std::vector<UsdtProbe> usdt_probes;
+  std::vector<PythonProbes> python_probes;  // with --python-fn, one per process or --binary file
+  profilis_python_filters python_filters{};
   std::vector<std::pair<pid_t, MarkerFile>> marker_files;
   // PostgreSQL server binaries with query USDT probes among the targets: path → as mapped.
   std::map<std::string, std::string> pg_servers;
@@ -87,6 +91,9 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
     for (const auto& spec : options.usdt_specs) {
       plan.usdt_probes.push_back(resolve_usdt_probe(process, parse_usdt_spec(spec)));
     }
+    if (!options.python_fn_specs.empty()) {
+      plan.python_probes.push_back(resolve_python_probes(process));
+    }
     for (auto& file : find_marker_files(process)) {
       plan.marker_files.emplace_back(process.pid, std::move(file));
     }
@@ -100,7 +107,8 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
   }
   for (const auto& path : options.binaries) {
     const FileTarget file = file_target(path, path);
-    const std::size_t probes_before = plan.probes.size() + plan.usdt_probes.size();
+    const std::size_t probes_before =
+        plan.probes.size() + plan.usdt_probes.size() + plan.python_probes.size();
     for (const auto& spec : options.fn_specs) {
       auto probes = resolve_functions(file, parse_fn_spec(spec), options.fn_returns);
       plan.probes.insert(plan.probes.end(), probes.begin(), probes.end());
@@ -108,10 +116,14 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
     for (const auto& spec : options.usdt_specs) {
       plan.usdt_probes.push_back(resolve_usdt_probe(file, parse_usdt_spec(spec)));
     }
+    if (!options.python_fn_specs.empty()) {
+      plan.python_probes.push_back(resolve_python_probes(file));
+    }
     ProbedFile probed = examine_file(file, options.db_vendors);
     probed.named = true;
     node_files.mark_seen(file);
-    if (probed.empty() && plan.probes.size() + plan.usdt_probes.size() == probes_before) {
+    if (probed.empty() &&
+        plan.probes.size() + plan.usdt_probes.size() + plan.python_probes.size() == probes_before) {
       throw UsageError("--binary " + path +
                        ": nothing to trace in it (no profilis markers, no database client "
                        "functions, no PostgreSQL server probes); name functions with --fn");
@@ -119,6 +131,9 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
     if (!probed.empty()) plan.files.push_back(std::move(probed));
   }
   drop_repeated_sites(plan.probes);
+  std::vector<PythonFnSpec> python_fns;
+  for (const auto& spec : options.python_fn_specs) python_fns.push_back(parse_python_fn_spec(spec));
+  plan.python_filters = compile_python_filters(python_fns);
   if (options.node) {
     for (const pid_t pid : node_processes()) {
       if (pid == ::getpid()) continue;
@@ -127,8 +142,8 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
     }
   }
   if (plan.probes.empty() && plan.db_probes.empty() && plan.pg_servers.empty() &&
-      plan.usdt_probes.empty() && plan.marker_files.empty() && plan.files.empty() &&
-      !options.node) {
+      plan.usdt_probes.empty() && plan.python_probes.empty() && plan.marker_files.empty() &&
+      plan.files.empty() && !options.node) {
     throw UsageError(
         "nothing to trace: the target has no profilis:* markers, maps no supported database "
         "client library (libpq, libmariadb/libmysqlclient, libsqlite3) or --db excludes them, "
@@ -235,6 +250,19 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
                    probe.spec.event_name().c_str(), label.c_str(), probe.pid);
     }
     fn_names.push_back(probe.spec.event_name());
+  }
+  if (!plan.python_probes.empty()) program.set_python_filters(plan.python_filters);
+  for (const auto& probe : plan.python_probes) {
+    program.attach_python(probe);
+    if (verbose) {
+      std::fprintf(stderr,
+                   "profilis-agent: attached python:function__entry/__return in %s (pid %d) %s, "
+                   "%u --python-fn filter(s); python:line %s\n",
+                   probe.object.c_str(), probe.pid,
+                   probe.register_arguments ? "by registers" : "by USDT note",
+                   plan.python_filters.count,
+                   probe.line_semaphore != 0 ? "enabled through its semaphore" : "not declared");
+    }
   }
   for (const auto& [pid, markers] : plan.marker_files) {
     std::uint32_t object = strings.add(markers.file.path, markers.read_only);
@@ -525,7 +553,8 @@ void run_agent(const Options& options) {
 
   program.emplace(BpfPrograms::load(LoadOptions{.min_duration_ns = options.min_duration_ns,
                                                 .ring_buffer_bytes = options.ring_buffer_bytes,
-                                                .sql_max_bytes = options.sql_max_bytes}));
+                                                .sql_max_bytes = options.sql_max_bytes,
+                                                .python_fns = !plan.python_probes.empty()}));
   for (const auto& process : plan.processes) program->add_target_pid(process.pid);
   if (by_file) {
     // Rules and exec tracking first, then the verdicts of the running processes, then the probes:
@@ -566,10 +595,11 @@ void run_agent(const Options& options) {
   }
   std::fprintf(stderr,
                "profilis-agent: tracing %zu function(s), %zu database client function(s), %zu "
-               "database server(s), %zu USDT probe(s) and profilis markers in %zu file(s), in %zu "
-               "process(es)%s\n",
+               "database server(s), %zu USDT probe(s), Python functions in %zu file(s) and "
+               "profilis markers in %zu file(s), in %zu process(es)%s\n",
                plan.probes.size(), plan.db_probes.size(), plan.pg_servers.size(),
-               plan.usdt_probes.size(), plan.marker_files.size(), plan.processes.size(),
+               plan.usdt_probes.size(), plan.python_probes.size(), plan.marker_files.size(),
+               plan.processes.size(),
                by_file ? (", and " + std::to_string(plan.files.size()) +
                           " file(s) for every process" + (options.node ? " on the node" : ""))
                              .c_str()

@@ -27,6 +27,7 @@ struct Options {
   std::vector<std::string> fn_specs;
   ReturnChoice fn_returns = ReturnChoice::automatic;
   std::vector<std::string> usdt_specs;  // checked by parse_usdt_spec, resolved per target later
+  std::vector<std::string> python_fn_specs;  // checked by parse_python_fn_spec
   std::vector<DbVendor> db_vendors = {DbVendor::kPostgresql, DbVendor::kMysql, DbVendor::kSqlite};
   SqlTextMode sql_text = SqlTextMode::kRedacted;
   std::uint32_t sql_max_bytes = 256;

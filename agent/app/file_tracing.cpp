@@ -11,7 +11,7 @@
 #include "agent/common/errors.h"
 #include "agent/common/glob.h"
 #include "agent/inspect/container_id.h"
-#include "agent/probes/comm_glob.h"
+#include "agent/probes/kernel_glob.h"
 #include "agent/targets/targets.h"
 
 namespace profilis {
@@ -83,10 +83,10 @@ profilis_process_rules process_rules(const Options& options) {
   rules.exclude_count = static_cast<__u32>(options.exclude_comms.size());
   rules.hold_new = options.include_containers.empty() ? 0 : 1;
   for (std::size_t i = 0; i < options.include_comms.size(); ++i) {
-    rules.include[i] = compile_comm_glob(options.include_comms[i]);
+    rules.include[i] = compile_kernel_glob(options.include_comms[i]);
   }
   for (std::size_t i = 0; i < options.exclude_comms.size(); ++i) {
-    rules.exclude[i] = compile_comm_glob(options.exclude_comms[i]);
+    rules.exclude[i] = compile_kernel_glob(options.exclude_comms[i]);
   }
   return rules;
 }

@@ -58,10 +58,15 @@ Options merge_options(const OptionValues& command_line, const OptionValues& file
                      std::to_string(PROFILIS_MAX_COMM_GLOBS) + " --exclude-comm globs");
   }
   if (options.node && options.pids.empty() && options.binaries.empty() &&
-      !(options.fn_specs.empty() && options.usdt_specs.empty())) {
+      !(options.fn_specs.empty() && options.usdt_specs.empty() &&
+        options.python_fn_specs.empty())) {
     throw UsageError(
-        "--fn and --usdt need --pid or --binary to say which file the function or probe is in; "
-        "--node alone finds database libraries, profilis markers and PostgreSQL servers");
+        "--fn, --usdt and --python-fn need --pid or --binary to say which file the function or "
+        "probe is in; --node alone finds database libraries, profilis markers and PostgreSQL "
+        "servers");
+  }
+  if (options.python_fn_specs.size() > PROFILIS_MAX_PYTHON_FNS) {
+    throw UsageError("at most " + std::to_string(PROFILIS_MAX_PYTHON_FNS) + " --python-fn specs");
   }
   return options;
 }

@@ -7,6 +7,7 @@
 
 #include "agent/app/option_values.h"
 #include "agent/common/errors.h"
+#include "agent/targets/python_targets.h"
 #include "agent/targets/usdt_targets.h"
 #include "profilis_records.h"
 
@@ -119,6 +120,22 @@ constexpr std::array kOptions = {
             [](Options& o, const std::string& v) {
               parse_usdt_spec(v);  // malformed: fail before anything is attached
               o.usdt_specs.push_back(v);
+            }},
+    OptionSpec{
+        .key = "python-fn",
+        .value_name = "SPEC",
+        .arity = Arity::kRepeatable,
+        .json_types = kJsonString,
+        .help = "Python functions of a CPython built with its USDT probes (Debian's python3.11): "
+                "[FILE_GLOB:]FUNC_GLOB gives an FN event named file.py:function per call of a "
+                "function whose name matches FUNC_GLOB and whose file's base name matches "
+                "FILE_GLOB (*, ?; filtered in the kernel); each run of a generator or coroutine "
+                "up to its yield or await is one call. Slows the whole interpreter: see README "
+                "(repeatable, at most 8)",
+        .apply =
+            [](Options& o, const std::string& v) {
+              parse_python_fn_spec(v);  // malformed: fail before anything is attached
+              o.python_fn_specs.push_back(v);
             }},
     OptionSpec{
         .key = "db",

@@ -32,4 +32,13 @@ bool is_glob(std::string_view pattern) {
   return pattern.find_first_of("*?") != std::string_view::npos;
 }
 
+std::string collapse_stars(std::string_view pattern) {
+  std::string collapsed;
+  for (const char c : pattern) {
+    if (c == '*' && !collapsed.empty() && collapsed.back() == '*') continue;
+    collapsed += c;
+  }
+  return collapsed;
+}
+
 }  // namespace profilis

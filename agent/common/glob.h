@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace profilis {
@@ -10,5 +11,8 @@ bool glob_match(std::string_view pattern, std::string_view text);
 
 // True when the pattern has a wildcard, i.e. it may match more than one name.
 bool is_glob(std::string_view pattern);
+
+// The pattern with each run of `*` cut to one: it matches what the pattern matches.
+std::string collapse_stars(std::string_view pattern);
 
 }  // namespace profilis

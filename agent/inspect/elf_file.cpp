@@ -61,4 +61,21 @@ std::optional<std::uint64_t> file_offset_in(const GElf_Shdr& section, std::uint6
   return address - section.sh_addr + section.sh_offset;
 }
 
+ElfResult<std::optional<std::uint64_t>> section_file_offset(const std::string& path,
+                                                            const std::string& name) {
+  auto file = ElfFile::open(path, "sections");
+  if (!file) return file.error();
+  std::size_t names = 0;
+  if (elf_getshdrstrndx(file->get(), &names) != 0) return file->unreadable(elf_errmsg(-1));
+  auto headers = section_headers(*file);
+  if (!headers) return headers.error();
+  for (const GElf_Shdr& header : *headers) {
+    const char* section = elf_strptr(file->get(), names, header.sh_name);
+    if (section != nullptr && name == section && header.sh_type != SHT_NOBITS) {
+      return std::optional<std::uint64_t>(header.sh_offset);
+    }
+  }
+  return std::optional<std::uint64_t>();
+}
+
 }  // namespace profilis

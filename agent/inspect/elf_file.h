@@ -47,4 +47,9 @@ ElfResult<std::vector<GElf_Shdr>> section_headers(const ElfFile& file);
 // not (0x401000 vs 0x1000), so taking the address as the offset only works by accident.
 std::optional<std::uint64_t> file_offset_in(const GElf_Shdr& section, std::uint64_t address);
 
+// The file offset of the section called `name` in the ELF file at `path`, when it has one with
+// contents in the file; an error when the file cannot be read.
+ElfResult<std::optional<std::uint64_t>> section_file_offset(const std::string& path,
+                                                            const std::string& name);
+
 }  // namespace profilis

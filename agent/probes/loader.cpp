@@ -119,10 +119,19 @@ BpfPrograms BpfPrograms::load(const LoadOptions& options) {
   if (multi) {
     for (bpf_program* program :
          {usdt->progs.req_begin_regs, usdt->progs.req_end_regs, usdt->progs.fn_begin_regs,
-          usdt->progs.fn_end_regs, usdt->progs.db_begin_regs, usdt->progs.db_end_regs}) {
+          usdt->progs.fn_end_regs, usdt->progs.db_begin_regs, usdt->progs.db_end_regs,
+          usdt->progs.python_tracing_on, usdt->progs.python_entry_regs,
+          usdt->progs.python_return_regs}) {
       set_uprobe_multi_attach_type(program);
     }
     set_usdt_attach_type(usdt->obj);
+  }
+  if (!options.python_fns) {
+    for (bpf_program* program :
+         {usdt->progs.python_entry, usdt->progs.python_return, usdt->progs.python_entry_regs,
+          usdt->progs.python_return_regs, usdt->progs.python_tracing_on}) {
+      bpf_program__set_autoload(program, false);
+    }
   }
   if (int err = usdt_probes_bpf::load(usdt.get())) {
     throw_libbpf("cannot load the USDT BPF programs into the kernel", -err);
@@ -313,6 +322,42 @@ void BpfPrograms::attach_usdt_pair(pid_t pid, const std::string& path, const std
                                    std::uint64_t cookie, const std::string& label) {
   attach_usdt(usdt_->progs.usdt_pair_start, pid, path, provider, start, cookie, label);
   attach_usdt(usdt_->progs.usdt_pair_end, pid, path, provider, end, cookie, label);
+}
+
+void BpfPrograms::set_python_filters(const profilis_python_filters& filters) {
+  const __u32 zero = 0;
+  if (bpf_map__update_elem(usdt_->maps.python_filters, &zero, sizeof zero, &filters, sizeof filters,
+                           BPF_ANY)) {
+    throw_libbpf("cannot set the --python-fn filters", errno);
+  }
+}
+
+void BpfPrograms::attach_python(const PythonProbes& probes) {
+  const std::string& label = probes.object;
+  if (probes.line_semaphore != 0) {
+    attach_uprobes(usdt_->progs.python_tracing_on, probes.pid, probes.path,
+                   {{.file_offset = probes.enable_offset}}, {probes.line_semaphore}, false,
+                   "python:line's semaphore in " + label);
+  }
+  if (!probes.register_arguments) {
+    attach_usdt(usdt_->progs.python_entry, probes.pid, probes.path, "python", "function__entry", 0,
+                label);
+    attach_usdt(usdt_->progs.python_return, probes.pid, probes.path, "python", "function__return",
+                0, label);
+    return;
+  }
+  const std::pair<bpf_program*, const PythonProbes::Sites*> programs[] = {
+      {usdt_->progs.python_entry_regs, &probes.entry_sites},
+      {usdt_->progs.python_return_regs, &probes.return_sites}};
+  for (const auto& [program, sites] : programs) {
+    std::vector<UprobeSite> at;
+    for (const auto offset : sites->offsets) at.push_back({.file_offset = offset});
+    attach_uprobes(
+        program, probes.pid, probes.path, at, sites->semaphores, false,
+        std::string(program == usdt_->progs.python_entry_regs ? "python:function__entry"
+                                                              : "python:function__return") +
+            " in " + label);
+  }
 }
 
 void BpfPrograms::attach_uprobes(bpf_program* program, pid_t pid, const std::string& path,

@@ -13,6 +13,7 @@
 
 #include "agent/probes/uprobe_multi_link.h"
 #include "agent/probes/usdt_attach.h"
+#include "agent/targets/python_targets.h"
 #include "agent/targets/usdt_targets.h"
 #include "profilis_records.h"
 
@@ -28,6 +29,9 @@ struct LoadOptions {
   std::uint64_t min_duration_ns = 0;
   std::uint32_t ring_buffer_bytes = 8u << 20;  // a power of two, as the kernel requires
   std::uint32_t sql_max_bytes = 256;           // SQL text read per query, at most PROFILIS_SQL_MAX
+  // Loads the --python-fn programs (they need bpf_loop, kernel 5.17): without, a kernel that
+  // lacks it still runs everything else.
+  bool python_fns = false;
 };
 
 using KernelCounters = std::array<std::uint64_t, PROFILIS_COUNTER__COUNT>;
@@ -97,6 +101,14 @@ class BpfPrograms {
   void attach_usdt_pair(pid_t pid, const std::string& path, const std::string& provider,
                         const std::string& start, const std::string& end, std::uint64_t cookie,
                         const std::string& label);
+  // The compiled --python-fn globs, for every traced Python process.
+  void set_python_filters(const profilis_python_filters& filters);
+  // CPython's python:function__entry/__return probes (probes.path, probes.pid only or -1), paired
+  // per thread into FN records for the calls set_python_filters passes; and python:line's
+  // semaphore raised while attached, by a uprobe at probes.enable_offset, a place the process
+  // never runs again: CPython 3.11 fires function__entry only while a tracer or the line probe is
+  // on.
+  void attach_python(const PythonProbes& probes);
   // The programs ignore every process from now on: instant, unlike detaching, which takes the
   // kernel ~0.1 s per classic uprobe.
   void stop_tracing();

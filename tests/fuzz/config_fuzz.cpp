@@ -65,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool about_the_run = message.rfind("nothing to trace", 0) == 0 ||
                                message.rfind("--include-comm, --exclude-comm", 0) == 0 ||
                                message.rfind("at most ", 0) == 0 ||
-                               message.rfind("--fn and --usdt need", 0) == 0;
+                               message.rfind("--fn, --usdt and --python-fn need", 0) == 0;
     if (message.rfind(kFile, 0) != 0 && !about_the_run) {
       fail("a message that does not name the file", message);
     }

@@ -112,6 +112,22 @@ TEST(ParseCli, shouldRejectMalformedUsdtSpecs) {
   }
 }
 
+TEST(ParseCli, shouldCollectPythonFnSpecs) {
+  const Options o =
+      parse({"--pid", "1", "--python-fn", "app.py:handle_*", "--python-fn", "do_GET"}).options;
+  EXPECT_EQ(o.python_fn_specs, (std::vector<std::string>{"app.py:handle_*", "do_GET"}));
+}
+
+TEST(ParseCli, shouldRejectBadPythonFnSpecs) {
+  for (const char* spec : {"", "x.py:", ":f", "f[0]"}) {
+    EXPECT_USAGE_ERROR(parse({"--pid", "1", "--python-fn", spec})) << spec;
+  }
+  std::vector<const char*> nine = {"profilis-agent", "--pid", "1"};
+  for (int i = 0; i < 9; ++i) nine.insert(nine.end(), {"--python-fn", "f"});
+  EXPECT_USAGE_ERROR(parse_cli(static_cast<int>(nine.size()), nine.data()));
+  EXPECT_USAGE_ERROR(parse({"--node", "--python-fn", "f"}));
+}
+
 TEST(ParseCli, shouldParseDbListAndSqlText) {
   const Options o = parse({"--pid", "1", "--db", "sqlite,postgresql", "--sql-text", "raw",
                            "--sql-max-bytes", "512"})

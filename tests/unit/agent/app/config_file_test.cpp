@@ -62,7 +62,7 @@ TEST(ConfigFile, shouldReadTheLongOptionsAsKeys) {
     "jsonl-rotate-bytes": 1000, "jsonl-rotate-secs": "5m", "service": "api", "instance": "i-1",
     "worker": "w", "ring-buffer-size": "64M", "queue-size": 100, "batch-max": 10,
     "flush-interval": 20, "sink-timeout": "2s", "duration": "1h", "verbose": true,
-    "usdt": "python:gc__start,gc__done"
+    "usdt": "python:gc__start,gc__done", "python-fn": ["app.py:handle_*", "do_GET"]
   })");
   EXPECT_EQ(o.jsonl_dir, "/var/log/profilis");
   EXPECT_EQ(o.fn_specs, (std::vector<std::string>{"api::*", "libc.so.6:malloc"}));
@@ -87,6 +87,7 @@ TEST(ConfigFile, shouldReadTheLongOptionsAsKeys) {
   EXPECT_EQ(o.duration, 1h);
   EXPECT_TRUE(o.verbose);
   EXPECT_EQ(o.usdt_specs, std::vector<std::string>{"python:gc__start,gc__done"});
+  EXPECT_EQ(o.python_fn_specs, (std::vector<std::string>{"app.py:handle_*", "do_GET"}));
 }
 
 TEST(ConfigFile, shouldTakeOneValueOrAnArrayForARepeatableOption) {
