@@ -13,6 +13,8 @@
 #                            [UNTRACED_CALLS (100000000)]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 build=$(cd "${1:-$root/build}" && pwd)
 rounds=${2:-5}
 traced_calls=${3:-200000}
@@ -71,14 +73,7 @@ agent_run() {
     --db none --jsonl-dir "$dir/jsonl" --jsonl-rotate-bytes 0 --jsonl-rotate-secs 0 \
     --ring-buffer-size 64M >/dev/null 2>"$err" &
   local agent_pid=$!
-  until grep -qs 'profilis-agent: tracing' "$err"; do
-    if ! kill -0 "$agent_pid" 2>/dev/null; then
-      cat "$err" >&2
-      kill "$loop_pid"
-      exit 1
-    fi
-    sleep 0.05
-  done
+  wait_for_agent "$agent_pid" "$err" "$loop_pid"
   echo go >&"$go"
   exec {go}>&-
   wait "$loop_pid"

@@ -12,6 +12,8 @@
 # Usage: bench/python_fn_overhead.sh [BUILD_DIR (build)] [ROUNDS (5)] [CALLS (200000)]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 build=$(cd "${1:-$root/build}" && pwd)
 rounds=${2:-5}
 calls=${3:-200000}
@@ -94,14 +96,7 @@ traced() {
   taskset -c "$tracer_cpu" "$agent" --pid "$loop" --db none --python-fn "$glob" \
     --jsonl-dir "$dir/jsonl" --jsonl-rotate-bytes 0 --jsonl-rotate-secs 0 >/dev/null 2>"$err" &
   local agent_pid=$!
-  until grep -qs 'profilis-agent: tracing' "$err"; do
-    if ! kill -0 "$agent_pid" 2>/dev/null; then
-      cat "$err" >&2
-      kill "$loop"
-      exit 1
-    fi
-    sleep 0.05
-  done
+  wait_for_agent "$agent_pid" "$err" "$loop"
   run_loop "${@:-true}"
   wait "$agent_pid" || { cat "$err" >&2; exit 1; }
   local events

@@ -10,6 +10,8 @@
 #                               [OFF_ITERATIONS (200000000)]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 build=$(cd "${1:-$root/build}" && pwd)
 rounds=${2:-5}
 traced_iters=${3:-100000}
@@ -63,14 +65,7 @@ agent_run() {
   taskset -c "$tracer_cpu" "$agent" --pid "$loop" --db none --jsonl-dir "$dir/jsonl" \
     --jsonl-rotate-bytes 0 --jsonl-rotate-secs 0 >/dev/null 2>"$err" &
   local agent_pid=$!
-  until grep -qs 'profilis-agent: tracing' "$err"; do
-    if ! kill -0 "$agent_pid" 2>/dev/null; then
-      cat "$err" >&2
-      kill "$loop"
-      exit 1
-    fi
-    sleep 0.05
-  done
+  wait_for_agent "$agent_pid" "$err" "$loop"
   echo go >&"$go"
   exec {go}>&-
   wait "$loop"
