@@ -21,7 +21,8 @@ struct frame {
 	/* Set when the call tail-jumped: the id + 1 of the function it goes on in (or
 	 * PROFILIS_TAIL_UNTRACED); it ends when that function's call ends. */
 	__u32 tail_target;
-	__u32 restarting; /* Go: the call jumped back to its entry (PROFILIS_EXIT_RESTART) */
+	__u16 restarting; /* Go: the call jumped back to its entry (PROFILIS_EXIT_RESTART) */
+	__u16 aggregate;  /* --aggregate: the call is added to its series, not reported */
 };
 
 struct call_stack {
@@ -95,7 +96,7 @@ static __always_inline void drop_dead_frames(struct call_stack *st, __u64 sp, in
  * position (go_position), no uretprobe trampoline can be chained, and the entry that follows the
  * call's own jump back to it (PROFILIS_EXIT_RESTART) goes on with that call. */
 static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 fn_id, __u64 now,
-				      int go, __u32 tail_target)
+				      int go, __u32 tail_target, __u16 aggregate)
 {
 	if (go) {
 		__u32 d = st->depth;
@@ -122,7 +123,44 @@ static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 fn_
 	f->fn_id = fn_id;
 	f->tail_target = tail_target;
 	f->restarting = 0;
+	f->aggregate = aggregate;
 	st->depth = d + 1;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PROFILIS_MAX_AGGREGATE_SERIES);
+	__type(key, struct profilis_aggregate_key);
+	__type(value, struct profilis_aggregate);
+} aggregates SEC(".maps");
+
+static __always_inline void aggregate_call(__u64 fn_id, __u64 dur, __u64 id)
+{
+	static const __u64 bounds[PROFILIS_AGGREGATE_BUCKETS - 1] = PROFILIS_AGGREGATE_BOUNDS_NS;
+	struct profilis_aggregate_key key = {.pid = id >> 32, .fn_id = fn_id};
+	struct profilis_aggregate *a = bpf_map_lookup_elem(&aggregates, &key);
+	if (!a) {
+		struct profilis_aggregate zero = {};
+		bpf_map_update_elem(&aggregates, &key, &zero, BPF_NOEXIST);
+		a = bpf_map_lookup_elem(&aggregates, &key);
+		if (!a) {
+			increment_counter(PROFILIS_DROP_AGGREGATE_FULL);
+			return;
+		}
+	}
+	__u32 bucket = PROFILIS_AGGREGATE_BUCKETS - 1;
+	for (__u32 i = 0; i < PROFILIS_AGGREGATE_BUCKETS - 1; i++) {
+		if (dur <= bounds[i]) {
+			bucket = i;
+			break;
+		}
+	}
+	/* Per CPU: this CPU's copy, which no other CPU writes. */
+	a->count += 1;
+	a->sum_ns += dur;
+	barrier_var(bucket);
+	if (bucket < PROFILIS_AGGREGATE_BUCKETS)
+		a->buckets[bucket] += 1;
 }
 
 static __always_inline void report_call(struct frame *f, __u32 depth, __u64 now, __u64 id)
@@ -130,6 +168,10 @@ static __always_inline void report_call(struct frame *f, __u32 depth, __u64 now,
 	__u64 dur = now - f->start_ns;
 	if (dur < min_duration_ns)
 		return;
+	if (f->aggregate) {
+		aggregate_call(f->fn_id, dur, id);
+		return;
+	}
 	struct profilis_fn_record *r =
 	    reserve_record(sizeof(*r), PROFILIS_RECORD_FN, id, f->start_ns, dur);
 	if (!r)
@@ -196,7 +238,7 @@ int BPF_KPROBE(fn_entry)
 	 * function its call goes on in (PROFILIS_EXIT_TARGET_SHIFT). */
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	push_call(st, sp, cookie & PROFILIS_EXIT_FN_MASK, now, 0,
-		  cookie >> PROFILIS_EXIT_TARGET_SHIFT);
+		  cookie >> PROFILIS_EXIT_TARGET_SHIFT, (cookie & PROFILIS_ENTRY_AGGREGATE) != 0);
 	return 0;
 }
 
@@ -371,7 +413,7 @@ int BPF_KPROBE(go_fn_entry)
 	}
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	push_call(st, sp, cookie & PROFILIS_EXIT_FN_MASK, now, 1,
-		  cookie >> PROFILIS_EXIT_TARGET_SHIFT);
+		  cookie >> PROFILIS_EXIT_TARGET_SHIFT, (cookie & PROFILIS_ENTRY_AGGREGATE) != 0);
 	return 0;
 }
 

@@ -10,6 +10,31 @@
 /* Open calls kept per thread; deeper nesting is dropped and counted. Power of two for cheap
  * masking. */
 #define PROFILIS_MAX_DEPTH 32
+/* --aggregate: each call of an aggregated function is added, in the kernel, to its series (per
+ * process and function) in a per-CPU map instead of becoming a record. The buckets are those of
+ * every duration histogram (docs/design.md §6: 5 ms ... 10 s, then +Inf), counted each on its own
+ * (the agent makes them cumulative). */
+#define PROFILIS_AGGREGATE_BUCKETS 12
+#define PROFILIS_MAX_AGGREGATE_SERIES 16384
+/* The upper bounds of the first PROFILIS_AGGREGATE_BUCKETS - 1 buckets, in ns. */
+#define PROFILIS_AGGREGATE_BOUNDS_NS                                                               \
+	{                                                                                          \
+		5000000ULL, 10000000ULL, 25000000ULL, 50000000ULL, 100000000ULL, 250000000ULL,     \
+		    500000000ULL, 1000000000ULL, 2000000000ULL, 5000000000ULL, 10000000000ULL      \
+	}
+/* The bit of an entry cookie that marks an aggregated function. */
+#define PROFILIS_ENTRY_AGGREGATE (1ULL << 32)
+struct profilis_aggregate_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 fn_id;
+};
+struct profilis_aggregate {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 buckets[PROFILIS_AGGREGATE_BUCKETS];
+};
+
 /* Goroutines inside traced Go calls at one time (an entry exists only while a call is open). */
 #define PROFILIS_MAX_GOROUTINES 65536
 
@@ -202,7 +227,9 @@ enum profilis_counter {
 	/* Not a drop: every record a probe tried to put in the ring buffer, whether there was room
 	 * or not, so that produced = read by the agent + PROFILIS_DROP_RINGBUF_FULL. */
 	PROFILIS_COUNT_PRODUCED = 5,
-	PROFILIS_COUNTER__COUNT = 6,
+	/* --aggregate: a call of an aggregated function found no free series slot: not counted */
+	PROFILIS_DROP_AGGREGATE_FULL = 6,
+	PROFILIS_COUNTER__COUNT = 7,
 };
 
 /* What every record starts with, whatever its kind. */

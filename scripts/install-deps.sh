@@ -12,6 +12,8 @@ packages=(
   # tests, benchmarks, checks
   googletest libgtest-dev libbenchmark-dev binutils util-linux clang-format prometheus
   libclang-rt-14-dev bc locales
+  # --summary's terminal test drives the agent in a real terminal
+  tmux
   # USDT: third-party-style probes (sys/sdt.h) for fixtures and the peer benchmark, bpftrace as peer,
   # Debian's Python with its python:* probes for `list`
   systemtap-sdt-dev bpftrace python3.11

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 
+#include "agent/app/aggregate_metrics.h"
 #include "agent/app/file_tracing.h"
 #include "agent/app/health_metrics.h"
 #include "agent/app/privileges.h"
@@ -39,6 +40,7 @@
 #include "agent/targets/targets.h"
 #include "agent/targets/usdt_targets.h"
 #include "exporters/console/console_sink.h"
+#include "exporters/console/summary_sink.h"
 #include "exporters/jsonl/jsonl_sink.h"
 #include "exporters/prometheus/basic_auth.h"
 #include "exporters/prometheus/metrics_server.h"
@@ -75,6 +77,18 @@ bool is_postgres_server(const std::string& exe_path) {
   return has_postgres_query_probes(*notes);
 }
 
+bool is_aggregated(const Options& options, std::size_t fn_spec) {
+  return options.aggregate || std::count(options.aggregated_fn_specs.begin(),
+                                         options.aggregated_fn_specs.end(), fn_spec) > 0;
+}
+
+void add_function_probes(Plan& plan, std::vector<FunctionProbe> probes, bool aggregate) {
+  for (FunctionProbe& probe : probes) {
+    probe.aggregate = aggregate;
+    plan.probes.push_back(std::move(probe));
+  }
+}
+
 // Resolves every --fn for every --pid before anything is loaded, so bad input fails fast and whole.
 Plan plan_probes(const Options& options, NodeFiles& node_files) {
   Plan plan;
@@ -84,9 +98,10 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
     if (!repeated) plan.processes.push_back(inspect_process(pid));
   }
   for (const auto& process : plan.processes) {
-    for (const auto& spec : options.fn_specs) {
-      auto probes = resolve_functions(process, parse_fn_spec(spec), options.fn_returns);
-      plan.probes.insert(plan.probes.end(), probes.begin(), probes.end());
+    for (std::size_t i = 0; i < options.fn_specs.size(); ++i) {
+      auto probes =
+          resolve_functions(process, parse_fn_spec(options.fn_specs[i]), options.fn_returns);
+      add_function_probes(plan, std::move(probes), is_aggregated(options, i));
     }
     for (const auto& spec : options.usdt_specs) {
       plan.usdt_probes.push_back(resolve_usdt_probe(process, parse_usdt_spec(spec)));
@@ -109,9 +124,9 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
     const FileTarget file = file_target(path, path);
     const std::size_t probes_before =
         plan.probes.size() + plan.usdt_probes.size() + plan.python_probes.size();
-    for (const auto& spec : options.fn_specs) {
-      auto probes = resolve_functions(file, parse_fn_spec(spec), options.fn_returns);
-      plan.probes.insert(plan.probes.end(), probes.begin(), probes.end());
+    for (std::size_t i = 0; i < options.fn_specs.size(); ++i) {
+      auto probes = resolve_functions(file, parse_fn_spec(options.fn_specs[i]), options.fn_returns);
+      add_function_probes(plan, std::move(probes), is_aggregated(options, i));
     }
     for (const auto& spec : options.usdt_specs) {
       plan.usdt_probes.push_back(resolve_usdt_probe(file, parse_usdt_spec(spec)));
@@ -191,7 +206,7 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
         }
         return target->second + 1;
       };
-      std::uint64_t entry_cookie = id;
+      std::uint64_t entry_cookie = id | (probe->aggregate ? PROFILIS_ENTRY_AGGREGATE : 0);
       if (probe->returns.entry_tail_target != 0) {
         entry_cookie |= tail_target(probe->returns.entry_tail_target) << PROFILIS_EXIT_TARGET_SHIFT;
       }
@@ -212,10 +227,11 @@ void attach_all(BpfPrograms& program, const Plan& plan, bool verbose,
       sites.goroutines = probe->returns.way == ReturnWay::goroutine_exits;
       if (verbose) {
         std::fprintf(stderr,
-                     "profilis-agent: attached %s in %s at offset 0x%llx (pid %d); returns %s\n",
+                     "profilis-agent: attached %s in %s at offset 0x%llx (pid %d); returns %s%s\n",
                      probe->name.c_str(), probe->object.c_str(),
                      static_cast<unsigned long long>(probe->file_offset), probe->pid,
-                     probe->returns.why.c_str());
+                     probe->returns.why.c_str(),
+                     probe->aggregate ? "; calls added up in the kernel (--aggregate)" : "");
       }
     }
     const FunctionProbe& first = *group.front();
@@ -347,6 +363,7 @@ Outputs make_outputs(const Options& options) {
                               .version = PROFILIS_VERSION,
                               .metric_labels = options.metric_labels}));
   }
+  if (options.summary) out.sinks.push_back(std::make_unique<SummarySink>(*options.summary));
   if (options.console || out.sinks.empty()) {
     out.sinks.push_back(
         std::make_unique<ConsoleSink>(options.console.value_or(JsonStyle::kCompact)));
@@ -428,6 +445,13 @@ void report_summary(const RingReader& reader, const Collector& collector,
                  static_cast<unsigned long long>(counts[PROFILIS_DROP_NO_STACK]),
                  static_cast<unsigned long long>(counts[PROFILIS_DROP_UNMATCHED]),
                  static_cast<unsigned long long>(counts[PROFILIS_DROP_ABANDONED]));
+  }
+  if (counts[PROFILIS_DROP_AGGREGATE_FULL] > 0) {
+    std::fprintf(stderr,
+                 "profilis-agent: %llu aggregated calls not counted: all %d series slots (process "
+                 "and function) were taken\n",
+                 static_cast<unsigned long long>(counts[PROFILIS_DROP_AGGREGATE_FULL]),
+                 PROFILIS_MAX_AGGREGATE_SERIES);
   }
 }
 
@@ -576,6 +600,10 @@ void run_agent(const Options& options) {
     follower.emplace(*program, options, node_files, labeler);
   }
 
+  const bool aggregating = std::any_of(plan.probes.begin(), plan.probes.end(),
+                                       [](const FunctionProbe& probe) { return probe.aggregate; });
+  std::vector<std::string> aggregate_names;
+  if (aggregating) aggregate_names = fn_names;
   decoder.emplace(std::move(fn_names), labeler, monotonic_to_realtime_offset_ns(), options.sql_text,
                   &marker_strings, options.sql_max_bytes);
   reader.emplace(program->ring_buffer_fd(), *decoder, collector);
@@ -591,7 +619,15 @@ void run_agent(const Options& options) {
     // Health first: the sink's families, read after, hold at least every event a scrape counts
     // as delivered to them.
     server->add(std::make_shared<HealthMetrics>(*program, collector, *reader, *decoder));
-    server->add(outputs.registry);
+    if (aggregating) {
+      server->add(std::make_shared<AggregateMetrics>(
+          *program, outputs.registry, std::move(aggregate_names),
+          AggregateLabels{.instance = options.instance.empty() ? host_name() : options.instance,
+                          .service = options.service,
+                          .worker = options.worker}));
+    } else {
+      server->add(outputs.registry);
+    }
   }
   std::fprintf(stderr,
                "profilis-agent: tracing %zu function(s), %zu database client function(s), %zu "

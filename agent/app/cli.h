@@ -26,13 +26,16 @@ struct Options {
   std::vector<std::string> include_containers;  // globs on container ids
   std::vector<std::string> fn_specs;
   ReturnChoice fn_returns = ReturnChoice::automatic;
+  bool aggregate = false;                        // --aggregate for every --fn
+  std::vector<std::size_t> aggregated_fn_specs;  // indexes into fn_specs: --aggregate right after
   std::vector<std::string> usdt_specs;  // checked by parse_usdt_spec, resolved per target later
   std::vector<std::string> python_fn_specs;  // checked by parse_python_fn_spec
   std::vector<DbVendor> db_vendors = {DbVendor::kPostgresql, DbVendor::kMysql, DbVendor::kSqlite};
   SqlTextMode sql_text = SqlTextMode::kRedacted;
   std::uint32_t sql_max_bytes = 256;
   std::uint64_t min_duration_ns = 0;
-  std::optional<JsonStyle> console;  // set when --console is given
+  std::optional<JsonStyle> console;             // set when --console is given
+  std::optional<std::chrono::seconds> summary;  // --summary: its interval (0: at exit only)
   std::optional<std::string> jsonl_dir;
   std::string jsonl_prefix = "profilis";
   std::uint64_t jsonl_rotate_bytes = 10'000'000;  // 0: never by size

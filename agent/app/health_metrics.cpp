@@ -65,16 +65,19 @@ std::vector<prometheus::MetricFamily> health_families(const HealthReading& readi
                         "their events",
                         MetricType::Counter);
   add_counter(notices, {}, reading.process_notices_lost);
-  auto unmeasured = family("profilis_calls_unmeasured_total",
-                           "Calls the probes saw but could not time, by reason: too_deep (nesting "
-                           "beyond 32 per thread), no_stack (no per-thread or per-goroutine slot), "
-                           "unmatched (a return with no entry: attached mid-call), abandoned (left "
-                           "by an exception, longjmp or Go panic without returning)",
-                           MetricType::Counter);
+  auto unmeasured = family(
+      "profilis_calls_unmeasured_total",
+      "Calls the probes saw but could not time, by reason: too_deep (nesting "
+      "beyond 32 per thread), no_stack (no per-thread or per-goroutine slot), "
+      "unmatched (a return with no entry: attached mid-call), abandoned (left "
+      "by an exception, longjmp or Go panic without returning), aggregate_full (--aggregate: "
+      "no free series slot)",
+      MetricType::Counter);
   add_counter(unmeasured, {{"reason", "too_deep"}}, reading.calls_too_deep);
   add_counter(unmeasured, {{"reason", "no_stack"}}, reading.calls_without_stack);
   add_counter(unmeasured, {{"reason", "unmatched"}}, reading.returns_unmatched);
   add_counter(unmeasured, {{"reason", "abandoned"}}, reading.calls_abandoned);
+  add_counter(unmeasured, {{"reason", "aggregate_full"}}, reading.calls_without_aggregate_slot);
   std::vector<prometheus::MetricFamily> families;
   for (auto* f :
        {&produced, &delivered, &dropped, &errors, &depth, &unreadable, &notices, &unmeasured}) {
@@ -102,6 +105,7 @@ HealthReading HealthMetrics::read() const {
   reading.calls_without_stack = counters[PROFILIS_DROP_NO_STACK];
   reading.returns_unmatched = counters[PROFILIS_DROP_UNMATCHED];
   reading.calls_abandoned = counters[PROFILIS_DROP_ABANDONED];
+  reading.calls_without_aggregate_slot = counters[PROFILIS_DROP_AGGREGATE_FULL];
   return reading;
 }
 

@@ -39,7 +39,7 @@ struct HealthReading {
   // Calls the kernel saw begin but could not time, by reason (too_deep, no_stack, unmatched,
   // abandoned).
   std::uint64_t calls_too_deep = 0, calls_without_stack = 0, returns_unmatched = 0,
-                calls_abandoned = 0;
+                calls_abandoned = 0, calls_without_aggregate_slot = 0;
 };
 
 // The families of one reading, in the text format's terms.

@@ -108,6 +108,17 @@ constexpr std::array kOptions = {
             [](Options& o, const std::string& v) {
               o.fn_returns = *parse_return_choice(parse_choice(v, {"auto", "exits", "uretprobes"}));
             }},
+    OptionSpec{.key = "aggregate",
+               .arity = Arity::kFlag,
+               .json_types = kJsonBool,
+               .flag_value = "true",
+               .help = "add --fn calls up in the kernel, per process and function, into the "
+                       "Prometheus families' counts, sums and buckets (read at each scrape), "
+                       "instead of one event per call: the cheapest way to time hot functions. "
+                       "Right after an --fn it applies to that --fn only, anywhere else to every "
+                       "--fn. Aggregated calls reach neither the JSONL files nor the console; "
+                       "needs --prometheus",
+               .apply = [](Options& o, const std::string& v) { o.aggregate = parse_bool(v); }},
     OptionSpec{
         .key = "usdt",
         .value_name = "SPEC",
@@ -194,6 +205,25 @@ constexpr std::array kOptions = {
             [](Options& o, const std::string& v) {
               o.console = parse_choice(v, {"compact", "pretty"}) == "pretty" ? JsonStyle::kPretty
                                                                              : JsonStyle::kCompact;
+            }},
+    OptionSpec{
+        .key = "summary",
+        .arity = Arity::kFlag,
+        .json_types = kJsonBool | kJsonString | kJsonNumber,
+        .flag_value = "10s",
+        .help = "print a table on stderr every SECONDS (=DURATION; default 10 s; 0: only at exit) "
+                "and at exit: the top functions, requests and query shapes by total time, with "
+                "count, mean, p50, p95, p99, max and errors, and the latency distribution of the "
+                "top ones; fitted to the terminal, bold only there. A sink like the others: with "
+                "it alone, no JSON goes to stdout",
+        .apply =
+            [](Options& o, const std::string& v) {
+              if (v == "false") {
+                o.summary.reset();
+                return;
+              }
+              o.summary = v == "true" ? std::chrono::seconds(10)
+                                      : ceil<seconds>(parse_duration(v, {.bare_unit = 1s}));
             }},
     OptionSpec{.key = "jsonl-dir",
                .value_name = "DIR",

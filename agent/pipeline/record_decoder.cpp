@@ -8,6 +8,7 @@
 #include <string>
 
 #include "agent/pipeline/sql_normalize.h"
+#include "exporters/common/utf8.h"
 #include "profilis_records.h"
 
 namespace profilis {
@@ -236,6 +237,14 @@ bool RecordDecoder::decode_db(const void* data, std::size_t size, Event& event) 
     if (truncated) query_text_.resize(sql_max_bytes_ - 1);
     text = query_text_;
   }
+  // One limit for every vendor: what a C string read of sql_max_bytes holds (the text before its
+  // NUL), also where the library gave a length (SQLite's nByte) and the kernel read one byte more.
+  if (text.size() > sql_max_bytes_ - 1) {
+    text = text.substr(0, sql_max_bytes_ - 1);
+    truncated = true;
+  }
+  // A cut read ends on a character boundary, not inside one (which would read as U+FFFD).
+  if (truncated) text = text.substr(0, without_cut_sequence(text));
   switch (sql_text_) {
     case SqlTextMode::kRaw:
       event.query.assign(text);

@@ -79,7 +79,7 @@ class Normalizer {
       const unsigned char c = s_[i];
       const std::uint8_t cls = kClasses[c];
       if (cls & kSpace) {
-        pending_space_ = true;
+        space();
         ++i;
       } else if (cls & kIdentStart) {
         i = word(i);
@@ -184,6 +184,7 @@ class Normalizer {
     }
     if (dst != w_) *w_ = ' ';
     pending_space_ = false;
+    glued_ = false;
     w_ = dst + len;
     prev_ = Prev::kWord;
     prev_word_ = s_ + i;
@@ -336,7 +337,7 @@ class Normalizer {
   }
 
   std::size_t line_comment(std::size_t i) {
-    pending_space_ = true;
+    space();
     const void* nl = std::memchr(s_ + i + 2, '\n', n_ - (i + 2));
     return nl == nullptr ? n_
                          : static_cast<std::size_t>(static_cast<const unsigned char*>(nl) - s_);
@@ -344,7 +345,7 @@ class Normalizer {
 
   // /* ... */, nesting as in PostgreSQL; unterminated runs to the end.
   std::size_t block_comment(std::size_t i) {
-    pending_space_ = true;
+    space();
     std::size_t j = i + 2;
     int depth = 1;
     while (j + 1 < n_) {
@@ -374,7 +375,13 @@ class Normalizer {
     return false;
   }
 
+  // Whitespace or a comment: one space before the next token, except right after `(` or `[`.
+  void space() {
+    if (!glued_) pending_space_ = true;
+  }
+
   void begin_token() {
+    glued_ = false;
     if (pending_space_) {
       if (w_ != base_) *w_++ = ' ';
       pending_space_ = false;
@@ -412,8 +419,13 @@ class Normalizer {
       in_list_ = InList::kIdle;
       return;
     }
+    // One text per shape however it was spaced: nothing before `,` `)` `]` `;`, one space after
+    // `,`, nothing after `(` `[` (the IN-list rewrite above keeps its own " (?)").
+    if (c == ',' || c == ')' || c == ']' || c == ';') pending_space_ = false;
     begin_token();
     *w_++ = static_cast<char>(c);
+    if (c == ',') pending_space_ = true;
+    if (c == '(' || c == '[') glued_ = true;
     prev_ = (c == ')' || c == ']') ? Prev::kOperand : Prev::kOperator;
     if (c == '(') {
       in_list_ = in_list_ == InList::kAfterIn ? InList::kOpen : InList::kIdle;
@@ -440,6 +452,7 @@ class Normalizer {
   char* base_;
   char* w_;
   bool pending_space_ = false;
+  bool glued_ = false;  // right after `(` or `[`: whitespace there is dropped
   Prev prev_ = Prev::kStart;
   const unsigned char* prev_word_ = nullptr;
   std::size_t prev_word_len_ = 0;

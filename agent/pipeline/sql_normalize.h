@@ -25,7 +25,9 @@ namespace profilis {
 // `IN (...)` lists whose items are all literals (or bare `?` placeholders) become `IN (?)`, with
 // any whitespace or case; a list cut off by truncation becomes `IN (?` (no parenthesis is
 // invented). Comments (`-- ...` to the end of the line, `/* ... */` nesting as in PostgreSQL) count
-// as whitespace; whitespace runs become one space and the ends are trimmed.
+// as whitespace; whitespace runs become one space and the ends are trimmed. Around punctuation one
+// shape has one text however it was spaced: no space before `,` `)` `]` `;`, exactly one after `,`,
+// none after `(` `[` (`SELECT 'ok' /* c */ ,1` and `SELECT 'ok', 1` both give `SELECT ?, ?`).
 //
 // Kept as they are: keywords and identifiers with their case, identifiers with digits (t1, col_2,
 // MySQL's 1abc), quoted identifiers ("123", `a1`; "..." is always an identifier, as in standard

@@ -441,4 +441,33 @@ KernelCounters BpfPrograms::counters() const {
   return total;
 }
 
+std::vector<AggregateSeries> BpfPrograms::aggregates() const {
+  std::vector<AggregateSeries> series;
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return series;
+  bpf_map* map = fn_->maps.aggregates;
+  // A per-CPU map's value comes as one copy per possible CPU, each rounded up to 8 bytes.
+  std::vector<profilis_aggregate> per_cpu(static_cast<std::size_t>(cpus));
+  profilis_aggregate_key key{}, next{};
+  const void* previous = nullptr;
+  while (bpf_map__get_next_key(map, previous, &next, sizeof next) == 0) {
+    key = next;
+    previous = &key;
+    if (bpf_map__lookup_elem(map, &key, sizeof key, per_cpu.data(),
+                             per_cpu.size() * sizeof(profilis_aggregate), 0) != 0) {
+      continue;  // gone since (never: series are not deleted)
+    }
+    AggregateSeries one{.pid = static_cast<pid_t>(key.pid), .fn_id = key.fn_id, .total = {}};
+    for (const profilis_aggregate& cpu : per_cpu) {
+      one.total.count += cpu.count;
+      one.total.sum_ns += cpu.sum_ns;
+      for (std::size_t b = 0; b < PROFILIS_AGGREGATE_BUCKETS; ++b) {
+        one.total.buckets[b] += cpu.buckets[b];
+      }
+    }
+    series.push_back(one);
+  }
+  return series;
+}
+
 }  // namespace profilis

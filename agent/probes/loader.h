@@ -36,6 +36,13 @@ struct LoadOptions {
 
 using KernelCounters = std::array<std::uint64_t, PROFILIS_COUNTER__COUNT>;
 
+// The calls of one aggregated function (--aggregate) in one process, summed over CPUs.
+struct AggregateSeries {
+  pid_t pid = 0;
+  std::uint64_t fn_id = 0;
+  profilis_aggregate total{};
+};
+
 // One place a probe goes in a file, and what comes back with its records.
 struct UprobeSite {
   std::uint64_t file_offset = 0;
@@ -128,6 +135,8 @@ class BpfPrograms {
   bool uses_multi_links() const { return multi_; }
   // Drops per reason and records produced, summed over CPUs; cumulative since load.
   KernelCounters counters() const;
+  // Every series of aggregated calls, cumulative since load. Safe to call from any thread.
+  std::vector<AggregateSeries> aggregates() const;
 
  private:
   struct SkeletonDeleter {

@@ -57,6 +57,7 @@ struct FunctionProbe {
   std::uint64_t file_offset = 0;
   std::string name;  // as reported in events: demangled for C++
   ReturnPlan returns;
+  bool aggregate = false;  // --aggregate: added up in the kernel, no event per call
 };
 
 // Drops every probe that repeats an earlier one's site (process, file, offset), keeping the order:

@@ -61,4 +61,15 @@ std::string to_valid_utf8(std::string_view s) {
   return out;
 }
 
+std::size_t without_cut_sequence(std::string_view s) {
+  // A lead byte among the last three bytes whose sequence needs more bytes than are left.
+  for (std::size_t back = 1; back <= 3 && back <= s.size(); ++back) {
+    const auto byte = static_cast<unsigned char>(s[s.size() - back]);
+    if ((byte & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    const std::size_t needed = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+    return needed > back ? s.size() - back : s.size();
+  }
+  return s.size();
+}
+
 }  // namespace profilis

@@ -16,6 +16,10 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
 
 bool is_valid_utf8(std::string_view s);
 
+// The length of `s` without a multi-byte sequence its end cuts short: where to cut a prefix taken
+// at a byte count (a bounded read) so that it ends on a character boundary.
+std::size_t without_cut_sequence(std::string_view s);
+
 // `s` with every byte that is not part of a well-formed sequence replaced by U+FFFD.
 std::string to_valid_utf8(std::string_view s);
 

@@ -112,9 +112,8 @@ PrometheusSink::PrometheusSink(prometheus::Registry& registry, PrometheusSinkOpt
       http_(registry, options_, "profilis_http_requests_total", "HTTP requests served.",
             "profilis_http_request_duration_seconds", "Duration of HTTP requests in seconds.",
             {"route", "status"}),
-      functions_(registry, options_, "profilis_function_calls_total", "Completed function calls.",
-                 "profilis_function_duration_seconds", "Duration of function calls in seconds.",
-                 {"function"}),
+      functions_(registry, options_, kFunctionCallsFamily, "Completed function calls.",
+                 kFunctionDurationsFamily, "Duration of function calls in seconds.", {"function"}),
       db_(registry, options_, "profilis_db_queries_total", "Completed database queries.",
           "profilis_db_query_duration_seconds", "Duration of database queries in seconds.",
           {"db_vendor"}) {

@@ -38,6 +38,10 @@ namespace profilis {
 inline constexpr std::array<double, 11> kDurationBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                             0.5,   1,    2,     5,    10};
 
+// The FN families, which --aggregate's kernel-side series join (agent/app/aggregate_metrics.h).
+inline constexpr std::string_view kFunctionCallsFamily = "profilis_function_calls_total";
+inline constexpr std::string_view kFunctionDurationsFamily = "profilis_function_duration_seconds";
+
 // prometheus-cpp has no limit on series; a traced program with a label per request id would
 // otherwise grow the agent's memory and every scrape without bound.
 inline constexpr std::size_t kMaxSeriesPerFamily = 10000;

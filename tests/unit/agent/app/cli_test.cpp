@@ -515,5 +515,26 @@ TEST(ParseCli, shouldPrintVersionAndExit) {
   EXPECT_NE(r.print_and_exit->find(PROFILIS_VERSION), std::string::npos) << *r.print_and_exit;
 }
 
+// --aggregate right after an --fn is that --fn's; anywhere else every --fn's.
+TEST(ParseCli, shouldApplyAggregateToTheFnItFollowsOrToEveryFn) {
+  const CliResult one =
+      parse({"--pid", "1", "--fn", "a", "--aggregate", "--fn", "b", "--prometheus", ":9464"});
+  EXPECT_FALSE(one.options.aggregate);
+  EXPECT_EQ(one.options.aggregated_fn_specs, (std::vector<std::size_t>{0}));
+  const CliResult two = parse({"--pid", "1", "--fn", "a", "--fn", "b", "--aggregate", "--fn", "c",
+                               "--aggregate", "--prometheus", ":9464"});
+  EXPECT_EQ(two.options.aggregated_fn_specs, (std::vector<std::size_t>{1, 2}));
+  const CliResult all = parse({"--aggregate", "--pid", "1", "--fn", "a", "--prometheus", ":9464"});
+  EXPECT_TRUE(all.options.aggregate);
+  EXPECT_TRUE(all.options.aggregated_fn_specs.empty());
+  EXPECT_FALSE(parse({"--pid", "1", "--fn", "a"}).options.aggregate);
+}
+
+TEST(ParseCli, shouldRefuseAggregateWithoutPrometheusOrAfterAPythonFn) {
+  EXPECT_USAGE_ERROR(parse({"--pid", "1", "--fn", "a", "--aggregate"}));
+  EXPECT_USAGE_ERROR(
+      parse({"--pid", "1", "--python-fn", "f", "--aggregate", "--prometheus", ":9464"}));
+}
+
 }  // namespace
 }  // namespace profilis

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "exporters/common/utf8.h"
 #include "profilis_records.h"
 #include "tests/unit/agent/pipeline/fake_proc.h"
 
@@ -344,6 +345,32 @@ TEST(RecordDecoder, shouldDecodeADbRecordThatEndsWithItsQuerysText) {
   r.query_len = 0;
   ASSERT_TRUE(decoder().decode(&r, offsetof(profilis_db_record, query), e));
   EXPECT_EQ(e.query, "");
+}
+
+// SQLite reads the length it was given (256 bytes), libpq a C string (255 and the NUL): one limit
+// for both, and a cut never inside a character.
+TEST(RecordDecoder, shouldCutEveryVendorsTextAtOneLimitOnACharacterBoundary) {
+  for (const std::uint16_t vendor : {PROFILIS_DB_SQLITE, PROFILIS_DB_POSTGRESQL}) {
+    profilis_db_record r;
+    fill_header(r, PROFILIS_RECORD_DB);
+    r.vendor = vendor;
+    std::string sql = "SELECT '" + std::string(244, 'x');
+    while (sql.size() < 256) sql += "\xC3\xA9";  // é, which the limit cuts in two
+    sql.resize(256);
+    std::memcpy(r.query, sql.data(), sql.size());
+    r.query_len = vendor == PROFILIS_DB_SQLITE ? 256 : 255;
+    r.truncated = vendor == PROFILIS_DB_POSTGRESQL;
+    Event e;
+    ASSERT_TRUE(
+        RecordDecoder({}, no_processes(), kOffset, SqlTextMode::kRaw).decode(&r, sizeof r, e));
+    const std::string ellipsis = "\u2026";
+    ASSERT_GE(e.query.size(), ellipsis.size());
+    const std::string text = e.query.substr(0, e.query.size() - ellipsis.size());
+    EXPECT_EQ(e.query.substr(text.size()), ellipsis) << vendor;
+    EXPECT_LE(text.size(), 255u) << vendor;
+    EXPECT_GE(text.size(), 254u) << vendor;
+    EXPECT_TRUE(is_valid_utf8(text)) << vendor << ": " << text;
+  }
 }
 
 TEST(RecordDecoder, shouldNameAUsdtPointByItsCookie) {

@@ -177,6 +177,17 @@ TEST(SqlNormalize, shouldYieldTheSameTextForTheSameShape) {
   EXPECT_EQ(a, "SELECT * FROM orders WHERE user_id = ? AND status = ? AND total > ? AND id IN (?)");
 }
 
+// The issue's three spellings of one shape, and spacing inside parentheses and before `;`.
+TEST(SqlNormalize, shouldGiveOneTextHoweverPunctuationAndCommentsAreSpaced) {
+  EXPECT_EQ(normalize_sql("SELECT 'ok', 1"), "SELECT ?, ?");
+  EXPECT_EQ(normalize_sql("SELECT 'ok' /* c */, 1"), "SELECT ?, ?");
+  EXPECT_EQ(normalize_sql("SELECT  'ok' ,1"), "SELECT ?, ?");
+  EXPECT_EQ(normalize_sql("SELECT count( * ) FROM t ;"), normalize_sql("SELECT count(*) FROM t;"));
+  EXPECT_EQ(normalize_sql("SELECT count(*) FROM t;"), "SELECT count(*) FROM t;");
+  EXPECT_EQ(normalize_sql("INSERT INTO t ( a ,b ) VALUES ( 1,-- x\n 2 )"),
+            "INSERT INTO t (a, b) VALUES (?, ?)");
+}
+
 TEST(SqlNormalize, shouldBeDeterministicAndOverwriteTheOutput) {
   const std::string_view sql = "UPDATE t SET a = 'x', b = 2 WHERE c IN (3, 4)";
   std::string out = "leftover text that is longer than the result will be, by a good margin";
@@ -281,7 +292,10 @@ TEST(SqlNormalize, shouldNormalizeRandomQueriesTokenByToken) {
       const Token& t = kTokens[token(rng)];
       sql += t.in;
       sql += kSeparators[separator(rng)];
-      if (!expected.empty()) expected += ' ';
+      // One space between tokens, but none before `,` `)` and none after `(`.
+      const bool tight =
+          !expected.empty() && (t.out == "," || t.out == ")" || expected.back() == '(');
+      if (!expected.empty() && !tight) expected += ' ';
       expected += t.out;
     }
     const std::string got = normalize_exact(sql);

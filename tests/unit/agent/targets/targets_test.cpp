@@ -7,8 +7,13 @@ namespace {
 
 FunctionProbe probe(pid_t pid, const std::string& path, std::uint64_t offset,
                     const std::string& name) {
-  return FunctionProbe{
-      .pid = pid, .path = path, .object = path, .file_offset = offset, .name = name, .returns = {}};
+  return FunctionProbe{.pid = pid,
+                       .path = path,
+                       .object = path,
+                       .file_offset = offset,
+                       .name = name,
+                       .returns = {},
+                       .aggregate = false};
 }
 
 TEST(DropRepeatedSites, shouldKeepTheFirstProbeOfEachSiteInOrder) {
