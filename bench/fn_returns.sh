@@ -2,7 +2,8 @@
 # Cost of timing a function's calls with --fn, by the way its returns are seen (issue 13): one loop
 # calling one C++ function millions of times (bench/fn_returns_loop.cpp), untraced, traced by the
 # agent with --fn-returns uretprobes, exits and auto, and by bpftrace with a uprobe and a uretprobe
-# into a hist() (the classic funclatency). Two functions: bench_leaf, which calls nothing (auto:
+# into a hist() (the classic funclatency); and by the agent with --aggregate (issue 14: calls added
+# up in the kernel, no event per call). Two functions: bench_leaf, which calls nothing (auto:
 # uretprobe), and bench_caller, which calls (auto: exit instructions, in a C++ object). Uprobe
 # costs on virtual machines are many times those of bare metal, so the ratios carry over better
 # than the figures. Every configuration runs once per round, rounds interleaved, and medians are
@@ -68,7 +69,11 @@ agent_run() {
   local loop_pid=$!
   until grep -qs '^ready$' "$out"; do sleep 0.05; done
   local mode=()
-  [[ $returns == auto ]] || mode=(--fn-returns "$returns")
+  case $returns in
+    auto) ;;
+X
+    *) mode=(--fn-returns "$returns") ;;
+  esac
   taskset -c "$tracer_cpu" "$agent" --pid "$loop_pid" --fn "bench_$which" "${mode[@]}" --verbose \
     --db none --jsonl-dir "$dir/jsonl" --jsonl-rotate-bytes 0 --jsonl-rotate-secs 0 \
     --ring-buffer-size 64M >/dev/null 2>"$err" &
@@ -79,7 +84,11 @@ agent_run() {
   wait "$loop_pid"
   wait "$agent_pid" || { cat "$err" >&2; exit 1; }
   local events
-  events=$(cat "$dir"/jsonl/*.jsonl 2>/dev/null | grep -c "\"fn\":\"bench_$which\"" || true)
+  if [[ $returns == aggregate ]]; then
+    events=$(sed -n 's/^profilis-agent: \([0-9]*\) calls added up in the kernel.*/\1/p' "$err")
+  else
+    events=$(cat "$dir"/jsonl/*.jsonl 2>/dev/null | grep -c "\"fn\":\"bench_$which\"" || true)
+  fi
   if [[ $events != "$traced_calls" ]]; then
     echo "fn_returns: the agent ($returns) reported $events events for $traced_calls calls" >&2
     cat "$err" >&2
@@ -111,6 +120,7 @@ for ((r = 1; r <= rounds; r++)); do
     record "$fn" uretprobes agent_run "$fn" uretprobes
     record "$fn" exits agent_run "$fn" exits
     record "$fn" auto agent_run "$fn" auto
+    record "$fn" aggregate agent_run "$fn" aggregate
   done
   echo "round $r of $rounds done" >&2
 done
@@ -128,11 +138,12 @@ awk -v rounds="$rounds" -v calls="$traced_calls" -v auto_leaf="$auto_leaf" \
   }
   { cpu[$2, $3] = cpu[$2, $3] " " $5; wall[$2, $3] = wall[$2, $3] " " $4 }
   END {
-    split("untraced bpftrace uretprobes exits auto", configs, " ")
+    split("untraced bpftrace uretprobes exits auto aggregate", configs, " ")
     label["untraced"] = "untraced"
     label["bpftrace"] = "bpftrace uprobe + uretprobe, hist()"
     label["uretprobes"] = "agent `--fn-returns uretprobes`"
     label["exits"] = "agent `--fn-returns exits`"
+    label["aggregate"] = "agent `--aggregate` (auto returns, no events)"
     printf "\n%d calls per traced run, medians of %d rounds, loop thread CPU time (wall in brackets)\n\n", calls, rounds
     printf "| function | configuration | ns per call | added ns per call | vs bpftrace |\n"
     printf "|---|---|---:|---:|---:|\n"
@@ -142,7 +153,7 @@ awk -v rounds="$rounds" -v calls="$traced_calls" -v auto_leaf="$auto_leaf" \
       label["auto"] = "agent `--fn-returns auto` (" (fn == "leaf" ? auto_leaf : auto_caller) ")"
       base = median(cpu[fn, "untraced"])
       bt = median(cpu[fn, "bpftrace"]) - base
-      for (c = 1; c <= 5; c++) {
+      for (c = 1; c <= 6; c++) {
         k = configs[c]
         m = median(cpu[fn, k]); w = median(wall[fn, k])
         if (k == "untraced") {

@@ -650,6 +650,14 @@ void run_agent(const Options& options) {
   const auto counts = program->counters();
   collector.stop();
   report_summary(*reader, collector, counts);
+  if (aggregating) {
+    std::uint64_t calls = 0;
+    const auto series = program->aggregates();
+    for (const AggregateSeries& one : series) calls += one.total.count;
+    std::fprintf(stderr,
+                 "profilis-agent: %llu calls added up in the kernel (--aggregate), in %zu series\n",
+                 static_cast<unsigned long long>(calls), series.size());
+  }
   if (const auto lost = program->lost_process_notices()) {
     std::fprintf(stderr,
                  "profilis-agent: %llu process notices lost (ring full): labels or new files of "
