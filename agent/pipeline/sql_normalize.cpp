@@ -463,9 +463,10 @@ class Normalizer {
 }  // namespace
 
 void normalize_sql(std::string_view sql, std::string& out) {
-  // The output is never longer than the input, except that an IN list written without a space,
-  // `in(1`, gains one: at most one byte per 4 input bytes.
-  const std::size_t bound = sql.size() + sql.size() / 4 + 4;
+  // The output is never longer than the input, except that a comma followed by a token gains the
+  // space after it (`,x` → `, x`: at most one byte per 2 input bytes) and an IN list written
+  // without a space, `in(1`, gains one (one per 4, and its commas are collapsed, not spaced).
+  const std::size_t bound = sql.size() + sql.size() / 2 + 4;
   out.clear();
   out.resize(bound);
   const std::size_t len = Normalizer(sql, out.data()).run();

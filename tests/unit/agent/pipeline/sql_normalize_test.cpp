@@ -234,7 +234,7 @@ TEST(SqlNormalize, shouldSurviveRandomBytes) {
       c = pick(rng) == 0 ? static_cast<char>(byte(rng)) : interesting[special(rng)];
     }
     const std::string once = normalize_exact(sql);
-    ASSERT_LE(once.size(), sql.size() + sql.size() / 4 + 1);
+    ASSERT_LE(once.size(), sql.size() + sql.size() / 2 + 1);
     if (!once.empty()) {
       ASSERT_NE(once.front(), ' ');
       ASSERT_NE(once.back(), ' ');
