@@ -71,7 +71,8 @@ agent_run() {
   local mode=()
   case $returns in
     auto) ;;
-X
+    # auto's returns, no events; --aggregate needs a /metrics port, any free one
+    aggregate) mode=(--aggregate --prometheus "127.0.0.1:$((20000 + RANDOM % 20000))") ;;
     *) mode=(--fn-returns "$returns") ;;
   esac
   taskset -c "$tracer_cpu" "$agent" --pid "$loop_pid" --fn "bench_$which" "${mode[@]}" --verbose \
