@@ -41,8 +41,8 @@ FROM t1 WHERE x NOT IN ('a', 'b') AND y = N'z' AND z IS NULL"
 }
 
 # The config parser, the option table and every value parser. usdt_targets.cpp and
-# python_targets.cpp only for parse_usdt_spec and parse_python_fn_spec (glob.cpp for its
-# collapse_stars): without coverage tables referring to every function, the linker drops their
+# python_targets.cpp and return_probes.cpp only for parse_usdt_spec, parse_python_fn_spec and
+# parse_return_choice (glob.cpp for its collapse_stars): without coverage tables referring to every function, the linker drops their
 # target resolution (never called here) with its sections, and with it the need for all of
 # agent/inspect.
 config_sources=(agent/app/config_json.cpp agent/app/config_file.cpp agent/app/option_merge.cpp
@@ -50,7 +50,7 @@ config_sources=(agent/app/config_json.cpp agent/app/config_file.cpp agent/app/op
   agent/common/edit_distance.cpp agent/common/errors.cpp exporters/prometheus/metric_labels.cpp
   tests/fuzz/config_fuzz.cpp)
 config_support=(agent/targets/usdt_targets.cpp agent/targets/python_targets.cpp
-  agent/common/glob.cpp)
+  agent/targets/return_probes.cpp agent/common/glob.cpp)
 config_libs=()
 config_max_len=4096
 # Seeds: every key with a valid value, the README's example, and the shapes the reader handles.
