@@ -6,6 +6,7 @@
 #include <string>
 
 #include "agent/common/errors.h"
+#include "tests/common/skip_outside_ci.h"
 
 namespace profilis {
 namespace {
@@ -46,7 +47,7 @@ TEST(ParsePythonFnSpec, shouldRefuseEmptyGlobsAndBrackets) {
 // start of .init to raise it from.
 TEST(ResolvePythonProbes, shouldFindDebiansPython311ProbesInRegisters) {
   const std::string python = "/usr/bin/python3.11";
-  if (::access(python.c_str(), R_OK) != 0) GTEST_SKIP() << "no " << python;
+  if (::access(python.c_str(), R_OK) != 0) PROFILIS_SKIP_OUTSIDE_CI("no " + python);
   const PythonProbes probes = resolve_python_probes(file_target(python, python));
   EXPECT_EQ(probes.pid, -1);
   EXPECT_TRUE(probes.register_arguments);
