@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/e2e/agent_summary.h"
 #include "tests/e2e/json_lines.h"
 #include "tests/e2e/process.h"
 
@@ -141,14 +142,6 @@ void expect_same_returns(const std::string& fn, const ByThread& want, const ByTh
     EXPECT_TRUE(want.contains(tid)) << fn << ": " << calls.size() << " events on tid " << tid
                                     << ", where the fixture returned from no call";
   }
-}
-
-// The number `pattern`'s one group matches in the agent's exit summary, or nothing when there is
-// no such line (the "calls not measured" line is printed only when some were not).
-std::optional<uint64_t> summary_number(const std::string& err, const std::string& pattern) {
-  std::smatch m;
-  if (!std::regex_search(err, m, std::regex(pattern))) return std::nullopt;
-  return std::stoull(m[1]);
 }
 
 class FnExceptions : public ::testing::Test {

@@ -4,10 +4,7 @@
 // Go functions at their exit instructions, pair calls per goroutine, and report every normal
 // return of thousands of goroutines exactly once, with durations within the program's own bounds;
 // `--fn-returns uretprobes` on a Go executable is refused (exit 2).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/http_client.h"
+#include "tests/e2e/agent_summary.h"
 #include "tests/e2e/json_lines.h"
 #include "tests/e2e/process.h"
 
@@ -98,12 +97,6 @@ void expect_same_returns(const std::string& fn, Bounds want, std::vector<int64_t
     }
   }
   EXPECT_EQ(outside, 0u) << fn;
-}
-
-std::optional<uint64_t> summary_number(const std::string& err, const std::string& pattern) {
-  std::smatch m;
-  if (!std::regex_search(err, m, std::regex(pattern))) return std::nullopt;
-  return std::stoull(m[1]);
 }
 
 class GoFn : public ::testing::Test {
@@ -272,24 +265,6 @@ TEST_F(GoFn, UretprobesOnAGoExecutableExit2AndLeaveItAlone) {
                                                      << fixture_->err().substr(0, 4000);
 }
 
-// One HTTP/1.0 request on a new connection, read to the server's close; false on any failure.
-bool http_get(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
-  ok = ok && ::write(fd, request.data(), request.size()) == ssize_t(request.size());
-  std::string response;
-  char buf[4096];
-  for (ssize_t n; ok && (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, size_t(n));
-  ::close(fd);
-  return ok && response.rfind("HTTP/1.0 200", 0) == 0;
-}
-
 // net/http's connection goroutines: each request runs in (*conn).serve, on a goroutine of its own
 // that starts small and grows, and blocks in reads; one event per connection and per request.
 TEST_F(GoFn, NetHttpServerEveryConnectionAndRequestReportedOnce) {
@@ -307,8 +282,10 @@ TEST_F(GoFn, NetHttpServerEveryConnectionAndRequestReportedOnce) {
   std::atomic<int> ok{0};
   for (int c = 0; c < 3; ++c) {
     clients.emplace_back([&ok, port, c] {
-      for (int i = 0; i < kRequests / 3; ++i)
-        ok += http_get(port, "/c" + std::to_string(c)) ? 1 : 0;
+      for (int i = 0; i < kRequests / 3; ++i) {
+        const auto res = testutil::http_get(port, "/c" + std::to_string(c));
+        ok += res && res->status == 200 ? 1 : 0;
+      }
     });
   }
   for (auto& client : clients) client.join();
