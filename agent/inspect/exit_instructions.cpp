@@ -2,19 +2,14 @@
 
 #include <Zydis/Zydis.h>
 
-#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
 
+#include "agent/common/hex.h"
+
 namespace profilis {
 namespace {
-
-std::string hex(std::uint64_t value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
 
 bool inside(const std::vector<CodePart>& parts, std::uint64_t address) {
   for (const CodePart& part : parts) {

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/common/hex.h"
 #include "agent/list/list_table.h"
 
 namespace profilis {
@@ -15,12 +16,6 @@ using Rows = std::vector<std::vector<std::string>>;
 
 // Enough for a versioned soname ("libpython3.11.so.1.0") to stay whole when long names crowd it.
 constexpr std::size_t kObjectMinWidth = 20;
-
-std::string hex(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
 
 std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
