@@ -6,6 +6,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include "aggregates.bpf.h"
 #include "ring_records.bpf.h"
 #include "shared_maps.bpf.h"
 #include "process_rules.bpf.h"
@@ -136,7 +137,6 @@ struct {
 
 static __always_inline void aggregate_call(__u64 fn_id, __u64 dur, __u64 id)
 {
-	static const __u64 bounds[PROFILIS_AGGREGATE_BUCKETS - 1] = PROFILIS_AGGREGATE_BOUNDS_NS;
 	struct profilis_aggregate_key key = {.pid = id >> 32, .fn_id = fn_id};
 	struct profilis_aggregate *a = bpf_map_lookup_elem(&aggregates, &key);
 	if (!a) {
@@ -148,19 +148,7 @@ static __always_inline void aggregate_call(__u64 fn_id, __u64 dur, __u64 id)
 			return;
 		}
 	}
-	__u32 bucket = PROFILIS_AGGREGATE_BUCKETS - 1;
-	for (__u32 i = 0; i < PROFILIS_AGGREGATE_BUCKETS - 1; i++) {
-		if (dur <= bounds[i]) {
-			bucket = i;
-			break;
-		}
-	}
-	/* Per CPU: this CPU's copy, which no other CPU writes. */
-	a->count += 1;
-	a->sum_ns += dur;
-	barrier_var(bucket);
-	if (bucket < PROFILIS_AGGREGATE_BUCKETS)
-		a->buckets[bucket] += 1;
+	add_to_aggregate(a, dur);
 }
 
 static __always_inline void report_call(struct frame *f, __u32 depth, __u64 now, __u64 id)

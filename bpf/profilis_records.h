@@ -34,6 +34,15 @@ struct profilis_aggregate {
 	__u64 sum_ns;
 	__u64 buckets[PROFILIS_AGGREGATE_BUCKETS];
 };
+/* --aggregate for --python-fn: a series per process and code object, whose file and function name
+ * pointers identify it; the name ("file.py:function", as a record would give it) is written by the
+ * kernel into each CPU's copy at its first call there. */
+struct profilis_python_aggregate_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 file;
+	__u64 function;
+};
 
 /* Goroutines inside traced Go calls at one time (an entry exists only while a call is open). */
 #define PROFILIS_MAX_GOROUTINES 65536
@@ -197,8 +206,17 @@ struct profilis_python_filter {
 
 struct profilis_python_filters {
 	__u32 count;
-	__u32 any_file; /* bit i: filter i has no FILE_GLOB (every file) */
+	__u32 any_file;	 /* bit i: filter i has no FILE_GLOB (every file) */
+	__u32 aggregate; /* bit i: filter i's calls are added up in the kernel (--aggregate) */
+	__u32 _pad;
 	struct profilis_python_filter filters[PROFILIS_MAX_PYTHON_FNS];
+};
+
+/* The value of a profilis_python_aggregate_key's series, per CPU. */
+struct profilis_python_aggregate {
+	struct profilis_aggregate calls;
+	char
+	    name[PROFILIS_NAME_MAX]; /* empty in a CPU's copy where it has not run, or unreadable */
 };
 
 /* What the kernel tells the agent about processes under --node/--binary, on a ring of its own. */

@@ -10,6 +10,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
+#include "aggregates.bpf.h"
 #include "globs.bpf.h"
 #include "ring_records.bpf.h"
 #include "shared_maps.bpf.h"
@@ -91,8 +92,8 @@ struct python_frame {
 	__u64 start_ns;
 	__u64 file;
 	__u64 function;
-	__u32 base; /* offset of the file's base name in its name */
-	__u32 _pad;
+	__u32 base;	 /* offset of the file's base name in its name */
+	__u32 aggregate; /* added up in the kernel (--aggregate) rather than reported */
 };
 
 struct python_stack {
@@ -125,6 +126,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct python_names);
 } python_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PROFILIS_MAX_AGGREGATE_SERIES);
+	__type(key, struct profilis_python_aggregate_key);
+	__type(value, struct profilis_python_aggregate);
+} python_aggregates SEC(".maps");
 
 /* Indexed by marker object id - 1 (the attach cookie of every marker probe): the read-only memory
  * whose strings the agent reads itself. */
@@ -551,7 +559,7 @@ struct python_match {
 	__u32 base;    /* where the file's base name starts in names->file */
 	__u32 matched; /* bit i: filter i matches the function name */
 	__u32 passed;  /* a filter matches the file's base name too */
-	__u32 _pad;
+	__u32 first;   /* the first such filter: the call follows its --aggregate */
 };
 
 static long match_function(__u64 i, void *ctx)
@@ -575,9 +583,11 @@ static long match_file(__u64 i, void *ctx)
 		return 0;
 	const struct profilis_glob *glob =
 	    &m->filters->filters[i & (PROFILIS_MAX_PYTHON_FNS - 1)].file;
-	if (glob_run_matches(glob, m->names->function, PROFILIS_PYTHON_NAME_MAX + m->base,
+	if ((m->filters->any_file & (1u << i)) ||
+	    glob_run_matches(glob, m->names->function, PROFILIS_PYTHON_NAME_MAX + m->base,
 			     PROFILIS_PYTHON_NAME_MAX)) {
 		m->passed = 1;
+		m->first = i;
 		return 1;
 	}
 	return 0;
@@ -625,11 +635,11 @@ static __always_inline int on_python_entry(void *file, void *function)
 	if (bpf_probe_read_user_str(names->file, sizeof(names->file), file) <= 0)
 		return 0;
 	m.base = python_base_name(names->file);
-	if (!(m.matched & filters->any_file)) {
-		bpf_loop(count, match_file, &m, 0);
-		if (!m.passed)
-			return 0;
-	}
+	/* In the filters' order, so that the first one the call passes decides its --aggregate; it
+	 * stops there (at once when that one takes every file). */
+	bpf_loop(count, match_file, &m, 0);
+	if (!m.passed)
+		return 0;
 	/* The clock only once the call is traced: the filter's time is left out of its duration,
 	 * and the return's lookup is in it (each ~0.1–0.5 µs here), so the two about cancel. */
 	__u64 now = bpf_ktime_get_ns();
@@ -643,6 +653,7 @@ static __always_inline int on_python_entry(void *file, void *function)
 		f->file = (__u64)file;
 		f->function = (__u64)function;
 		f->base = m.base;
+		f->aggregate = (filters->aggregate >> (m.first & 31)) & 1;
 	} else {
 		increment_counter(PROFILIS_DROP_TOO_DEEP);
 	}
@@ -650,25 +661,47 @@ static __always_inline int on_python_entry(void *file, void *function)
 	return 0;
 }
 
-/* "file.py:function" into the record's name: each part at most half of it. */
-static __always_inline void python_name(struct profilis_named_fn_record *r, const char *file,
-					const char *function)
+/* "file.py:function" into `name` (PROFILIS_NAME_MAX bytes), each part at most half of it; empty,
+ * and 0 returned, when a part cannot be read. */
+static __always_inline int python_name(char *name, const char *file, const char *function)
 {
-	const __u32 half = sizeof(r->name) / 2;
-	long n = bpf_probe_read_user_str(r->name, half, file);
+	const __u32 half = PROFILIS_NAME_MAX / 2;
+	long n = bpf_probe_read_user_str(name, half, file);
 	if (n <= 0) {
-		r->name[0] = 0;
-		r->unreadable = PROFILIS_STR_NAME;
-		return;
+		name[0] = 0;
+		return 0;
 	}
 	__u32 at = (__u32)n; /* 1 .. half: just past the NUL */
 	if (at > half)
 		at = half;
-	r->name[(at - 1) & (half - 1)] = ':';
-	if (bpf_probe_read_user_str(r->name + at, half, function) <= 0) {
-		r->name[0] = 0;
-		r->unreadable = PROFILIS_STR_NAME;
+	name[(at - 1) & (half - 1)] = ':';
+	if (bpf_probe_read_user_str(name + at, half, function) <= 0) {
+		name[0] = 0;
+		return 0;
 	}
+	return 1;
+}
+
+/* --aggregate: a Python call added to its code object's series. */
+static __always_inline void aggregate_python_call(__u64 id, const char *file, const char *function,
+						  const char *base, __u64 dur)
+{
+	struct profilis_python_aggregate_key key = {
+	    .pid = id >> 32, .file = (__u64)file, .function = (__u64)function};
+	struct profilis_python_aggregate *a = bpf_map_lookup_elem(&python_aggregates, &key);
+	if (!a) {
+		struct profilis_python_aggregate zero = {};
+		bpf_map_update_elem(&python_aggregates, &key, &zero, BPF_NOEXIST);
+		a = bpf_map_lookup_elem(&python_aggregates, &key);
+		if (!a) {
+			increment_counter(PROFILIS_DROP_AGGREGATE_FULL);
+			return;
+		}
+	}
+	/* Once per CPU and series: the name is written into this CPU's copy at its first call. */
+	if (a->name[0] == 0)
+		python_name(a->name, base, function);
+	add_to_aggregate(&a->calls, dur);
 }
 
 /* CPython calls this when a function returns, raises out, or a generator or coroutine yields or
@@ -693,11 +726,17 @@ static __always_inline int on_python_return(void *file, void *function)
 	st->depth = d;
 	if (d >= PROFILIS_PYTHON_MAX_DEPTH || now - f->start_ns < min_duration_ns)
 		return 0;
+	const char *base = (const char *)file + f->base;
+	if (f->aggregate) {
+		aggregate_python_call(id, file, function, base, now - f->start_ns);
+		return 0;
+	}
 	struct profilis_named_fn_record *r =
 	    reserve_named_fn(sizeof(*r), id, f->start_ns, now, 0, 0, 0);
 	if (!r)
 		return 0;
-	python_name(r, (const char *)file + f->base, function);
+	if (!python_name(r->name, base, function))
+		r->unreadable = PROFILIS_STR_NAME;
 	submit_record(r, sizeof(*r));
 	return 0;
 }

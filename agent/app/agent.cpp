@@ -77,9 +77,11 @@ bool is_postgres_server(const std::string& exe_path) {
   return has_postgres_query_probes(*notes);
 }
 
-bool is_aggregated(const Options& options, std::size_t fn_spec) {
-  return options.aggregate || std::count(options.aggregated_fn_specs.begin(),
-                                         options.aggregated_fn_specs.end(), fn_spec) > 0;
+// Whether spec `index` of `aggregated_specs`' kind (--fn or --python-fn) is added up in the kernel.
+bool is_aggregated(const Options& options, const std::vector<std::size_t>& aggregated_specs,
+                   std::size_t index) {
+  return options.aggregate ||
+         std::count(aggregated_specs.begin(), aggregated_specs.end(), index) > 0;
 }
 
 void add_function_probes(Plan& plan, std::vector<FunctionProbe> probes, bool aggregate) {
@@ -101,7 +103,8 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
     for (std::size_t i = 0; i < options.fn_specs.size(); ++i) {
       auto probes =
           resolve_functions(process, parse_fn_spec(options.fn_specs[i]), options.fn_returns);
-      add_function_probes(plan, std::move(probes), is_aggregated(options, i));
+      add_function_probes(plan, std::move(probes),
+                          is_aggregated(options, options.aggregated_fn_specs, i));
     }
     for (const auto& spec : options.usdt_specs) {
       plan.usdt_probes.push_back(resolve_usdt_probe(process, parse_usdt_spec(spec)));
@@ -126,7 +129,8 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
         plan.probes.size() + plan.usdt_probes.size() + plan.python_probes.size();
     for (std::size_t i = 0; i < options.fn_specs.size(); ++i) {
       auto probes = resolve_functions(file, parse_fn_spec(options.fn_specs[i]), options.fn_returns);
-      add_function_probes(plan, std::move(probes), is_aggregated(options, i));
+      add_function_probes(plan, std::move(probes),
+                          is_aggregated(options, options.aggregated_fn_specs, i));
     }
     for (const auto& spec : options.usdt_specs) {
       plan.usdt_probes.push_back(resolve_usdt_probe(file, parse_usdt_spec(spec)));
@@ -147,7 +151,10 @@ Plan plan_probes(const Options& options, NodeFiles& node_files) {
   }
   drop_repeated_sites(plan.probes);
   std::vector<PythonFnSpec> python_fns;
-  for (const auto& spec : options.python_fn_specs) python_fns.push_back(parse_python_fn_spec(spec));
+  for (std::size_t i = 0; i < options.python_fn_specs.size(); ++i) {
+    python_fns.push_back(parse_python_fn_spec(options.python_fn_specs[i]));
+    python_fns.back().aggregate = is_aggregated(options, options.aggregated_python_fn_specs, i);
+  }
   plan.python_filters = compile_python_filters(python_fns);
   if (options.node) {
     for (const pid_t pid : node_processes()) {
@@ -600,8 +607,10 @@ void run_agent(const Options& options) {
     follower.emplace(*program, options, node_files, labeler);
   }
 
-  const bool aggregating = std::any_of(plan.probes.begin(), plan.probes.end(),
-                                       [](const FunctionProbe& probe) { return probe.aggregate; });
+  const bool aggregating =
+      std::any_of(plan.probes.begin(), plan.probes.end(),
+                  [](const FunctionProbe& probe) { return probe.aggregate; }) ||
+      (!plan.python_probes.empty() && plan.python_filters.aggregate != 0);
   std::vector<std::string> aggregate_names;
   if (aggregating) aggregate_names = fn_names;
   decoder.emplace(std::move(fn_names), labeler, monotonic_to_realtime_offset_ns(), options.sql_text,
@@ -621,7 +630,7 @@ void run_agent(const Options& options) {
     server->add(std::make_shared<HealthMetrics>(*program, collector, *reader, *decoder));
     if (aggregating) {
       server->add(std::make_shared<AggregateMetrics>(
-          *program, outputs.registry, std::move(aggregate_names),
+          *program, outputs.registry, aggregate_names,
           AggregateLabels{.instance = options.instance.empty() ? host_name() : options.instance,
                           .service = options.service,
                           .worker = options.worker}));
@@ -652,8 +661,8 @@ void run_agent(const Options& options) {
   report_summary(*reader, collector, counts);
   if (aggregating) {
     std::uint64_t calls = 0;
-    const auto series = program->aggregates();
-    for (const AggregateSeries& one : series) calls += one.total.count;
+    const auto series = read_aggregates(*program, aggregate_names);
+    for (const NamedAggregate& one : series) calls += one.total.count;
     std::fprintf(stderr,
                  "profilis-agent: %llu calls added up in the kernel (--aggregate), in %zu series\n",
                  static_cast<unsigned long long>(calls), series.size());

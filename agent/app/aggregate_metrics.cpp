@@ -1,6 +1,7 @@
 #include "agent/app/aggregate_metrics.h"
 
 #include <limits>
+#include <map>
 #include <utility>
 
 #include "agent/targets/targets.h"
@@ -8,9 +9,32 @@
 
 namespace profilis {
 
+std::vector<NamedAggregate> named_aggregates(const std::vector<AggregateSeries>& fn_series,
+                                             const std::vector<std::string>& names,
+                                             const std::vector<PythonAggregateSeries>& python) {
+  std::vector<NamedAggregate> named;
+  std::map<std::pair<pid_t, std::string>, std::size_t> at;  // into `named`
+  const auto add = [&](pid_t pid, const std::string& function, const profilis_aggregate& total) {
+    if (total.count == 0 || function.empty()) return;
+    auto [it, added] = at.try_emplace({pid, function}, named.size());
+    if (added) named.push_back({.pid = pid, .function = function, .total = {}});
+    add_aggregate(named[it->second].total, total);
+  };
+  for (const AggregateSeries& one : fn_series) {
+    if (one.fn_id < names.size()) add(one.pid, names[one.fn_id], one.total);
+  }
+  for (const PythonAggregateSeries& one : python) add(one.pid, one.name, one.total);
+  return named;
+}
+
+std::vector<NamedAggregate> read_aggregates(const BpfPrograms& program,
+                                            const std::vector<std::string>& fn_names) {
+  return named_aggregates(program.aggregates(), fn_names, program.python_aggregates());
+}
+
 std::vector<prometheus::MetricFamily> aggregate_families(
-    const std::vector<AggregateSeries>& series, const std::vector<std::string>& names,
-    const AggregateLabels& labels, const std::function<std::string(pid_t)>& service_of) {
+    const std::vector<NamedAggregate>& series, const AggregateLabels& labels,
+    const std::function<std::string(pid_t)>& service_of) {
   static constexpr std::uint64_t kBoundsNs[] = PROFILIS_AGGREGATE_BOUNDS_NS;
   prometheus::MetricFamily calls{std::string(kFunctionCallsFamily),
                                  "Completed function calls.",
@@ -20,11 +44,10 @@ std::vector<prometheus::MetricFamily> aggregate_families(
                                      "Duration of function calls in seconds.",
                                      prometheus::MetricType::Histogram,
                                      {}};
-  for (const AggregateSeries& one : series) {
-    if (one.total.count == 0 || one.fn_id >= names.size()) continue;
+  for (const NamedAggregate& one : series) {
     // In the order prometheus-cpp gives the sink's series (by name), so that both look alike.
     const std::vector<prometheus::ClientMetric::Label> label_set = {
-        {"function", names[one.fn_id]},
+        {"function", one.function},
         {"instance", labels.instance},
         {"service", labels.service.empty() ? service_of(one.pid) : labels.service},
         {"worker", labels.worker.empty() ? std::to_string(one.pid) : labels.worker}};
@@ -83,7 +106,7 @@ std::string AggregateMetrics::service_of(pid_t pid) const {
 
 std::vector<prometheus::MetricFamily> AggregateMetrics::Collect() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
-  merge_families(families, aggregate_families(program_.aggregates(), fn_names_, labels_,
+  merge_families(families, aggregate_families(read_aggregates(program_, fn_names_), labels_,
                                               [this](pid_t pid) { return service_of(pid); }));
   return families;
 }

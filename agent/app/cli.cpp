@@ -84,30 +84,28 @@ struct CommandLine {
     return nullptr;
   }
 
-  // --aggregate right after an --fn applies to that --fn, anywhere else to every --fn: the order
-  // of the command line, which CLI11 keeps.
+  // --aggregate right after an --fn or --python-fn applies to that one, anywhere else to every
+  // one: the order of the command line, which CLI11 keeps.
   void apply_aggregate_order(Options& out) const {
     const CLI::Option* aggregate = option("aggregate");
     if (aggregate->count() == 0) return;
     const CLI::Option* fn = option("fn");
     const CLI::Option* python_fn = option("python-fn");
     bool global = false;
-    std::size_t fns = 0;
+    std::size_t fns = 0, python_fns = 0;
     const CLI::Option* previous = nullptr;
     for (const CLI::Option* current : app.parse_order()) {
       if (current == aggregate) {
         if (previous == fn) {
           out.aggregated_fn_specs.push_back(fns - 1);
-        } else if (previous == python_fn && python_fn != nullptr) {
-          throw UsageError(
-              "--aggregate after --python-fn: Python functions are not added up in the kernel "
-              "(each call is an event); give --aggregate after an --fn, or elsewhere for every "
-              "--fn");
+        } else if (previous == python_fn) {
+          out.aggregated_python_fn_specs.push_back(python_fns - 1);
         } else {
           global = true;
         }
       }
       if (current == fn) ++fns;
+      if (current == python_fn) ++python_fns;
       previous = current;
     }
     out.aggregate = global;
@@ -144,7 +142,8 @@ CliResult parse_cli(int argc, const char* const* argv) {
   const OptionValues file = has_config ? read_config_file(cli.config) : OptionValues{};
   result.options = merge_options(cli.given(), file, cli.config);
   cli.apply_aggregate_order(result.options);
-  if ((result.options.aggregate || !result.options.aggregated_fn_specs.empty()) &&
+  if ((result.options.aggregate || !result.options.aggregated_fn_specs.empty() ||
+       !result.options.aggregated_python_fn_specs.empty()) &&
       !result.options.prometheus) {
     throw UsageError(
         "--aggregate needs --prometheus: the added-up calls are served only as its metrics");

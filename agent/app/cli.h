@@ -26,8 +26,9 @@ struct Options {
   std::vector<std::string> include_containers;  // globs on container ids
   std::vector<std::string> fn_specs;
   ReturnChoice fn_returns = ReturnChoice::automatic;
-  bool aggregate = false;                        // --aggregate for every --fn
+  bool aggregate = false;                        // --aggregate for every --fn and --python-fn
   std::vector<std::size_t> aggregated_fn_specs;  // indexes into fn_specs: --aggregate right after
+  std::vector<std::size_t> aggregated_python_fn_specs;  // the same into python_fn_specs
   std::vector<std::string> usdt_specs;  // checked by parse_usdt_spec, resolved per target later
   std::vector<std::string> python_fn_specs;  // checked by parse_python_fn_spec
   std::vector<DbVendor> db_vendors = {DbVendor::kPostgresql, DbVendor::kMysql, DbVendor::kSqlite};

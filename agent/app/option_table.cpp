@@ -112,12 +112,12 @@ constexpr std::array kOptions = {
                .arity = Arity::kFlag,
                .json_types = kJsonBool,
                .flag_value = "true",
-               .help = "add --fn calls up in the kernel, per process and function, into the "
-                       "Prometheus families' counts, sums and buckets (read at each scrape), "
-                       "instead of one event per call: the cheapest way to time hot functions. "
-                       "Right after an --fn it applies to that --fn only, anywhere else to every "
-                       "--fn. Aggregated calls reach neither the JSONL files nor the console; "
-                       "needs --prometheus",
+               .help = "add --fn and --python-fn calls up in the kernel, per process and "
+                       "function, into the Prometheus families' counts, sums and buckets (read at "
+                       "each scrape), instead of one event per call: the cheapest way to time hot "
+                       "functions. Right after an --fn or --python-fn it applies to that one only, "
+                       "anywhere else to every one. Aggregated calls reach neither the JSONL files "
+                       "nor the console nor --summary; needs --prometheus",
                .apply = [](Options& o, const std::string& v) { o.aggregate = parse_bool(v); }},
     OptionSpec{
         .key = "usdt",

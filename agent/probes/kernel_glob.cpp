@@ -47,6 +47,7 @@ profilis_python_filters compile_python_filters(const std::vector<PythonFnSpec>& 
     if (spec.file_glob.empty() || collapse_stars(spec.file_glob) == "*") {
       filters.any_file |= 1u << filters.count;
     }
+    if (spec.aggregate) filters.aggregate |= 1u << filters.count;
     ++filters.count;
   }
   return filters;

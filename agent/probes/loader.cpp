@@ -441,32 +441,62 @@ KernelCounters BpfPrograms::counters() const {
   return total;
 }
 
-std::vector<AggregateSeries> BpfPrograms::aggregates() const {
-  std::vector<AggregateSeries> series;
+void add_aggregate(profilis_aggregate& into, const profilis_aggregate& more) {
+  into.count += more.count;
+  into.sum_ns += more.sum_ns;
+  for (std::size_t b = 0; b < PROFILIS_AGGREGATE_BUCKETS; ++b) into.buckets[b] += more.buckets[b];
+}
+
+namespace {
+
+// Calls `each(key, copies)` for every entry of per-CPU hash `map`, with its one copy per possible
+// CPU (the kernel rounds each up to 8 bytes, which both value types already are).
+template <typename Key, typename Value, typename Each>
+void for_each_per_cpu_entry(const bpf_map* map, Each each) {
+  static_assert(sizeof(Value) % 8 == 0);
   const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return series;
-  bpf_map* map = fn_->maps.aggregates;
-  // A per-CPU map's value comes as one copy per possible CPU, each rounded up to 8 bytes.
-  std::vector<profilis_aggregate> per_cpu(static_cast<std::size_t>(cpus));
-  profilis_aggregate_key key{}, next{};
+  if (cpus <= 0) return;
+  std::vector<Value> per_cpu(static_cast<std::size_t>(cpus));
+  Key key{}, next{};
   const void* previous = nullptr;
   while (bpf_map__get_next_key(map, previous, &next, sizeof next) == 0) {
     key = next;
     previous = &key;
-    if (bpf_map__lookup_elem(map, &key, sizeof key, per_cpu.data(),
-                             per_cpu.size() * sizeof(profilis_aggregate), 0) != 0) {
+    if (bpf_map__lookup_elem(map, &key, sizeof key, per_cpu.data(), per_cpu.size() * sizeof(Value),
+                             0) != 0) {
       continue;  // gone since (never: series are not deleted)
     }
-    AggregateSeries one{.pid = static_cast<pid_t>(key.pid), .fn_id = key.fn_id, .total = {}};
-    for (const profilis_aggregate& cpu : per_cpu) {
-      one.total.count += cpu.count;
-      one.total.sum_ns += cpu.sum_ns;
-      for (std::size_t b = 0; b < PROFILIS_AGGREGATE_BUCKETS; ++b) {
-        one.total.buckets[b] += cpu.buckets[b];
-      }
-    }
-    series.push_back(one);
+    each(key, per_cpu);
   }
+}
+
+}  // namespace
+
+std::vector<AggregateSeries> BpfPrograms::aggregates() const {
+  std::vector<AggregateSeries> series;
+  for_each_per_cpu_entry<profilis_aggregate_key, profilis_aggregate>(
+      fn_->maps.aggregates,
+      [&](const profilis_aggregate_key& key, const std::vector<profilis_aggregate>& per_cpu) {
+        AggregateSeries one{.pid = static_cast<pid_t>(key.pid), .fn_id = key.fn_id, .total = {}};
+        for (const profilis_aggregate& cpu : per_cpu) add_aggregate(one.total, cpu);
+        series.push_back(one);
+      });
+  return series;
+}
+
+std::vector<PythonAggregateSeries> BpfPrograms::python_aggregates() const {
+  std::vector<PythonAggregateSeries> series;
+  for_each_per_cpu_entry<profilis_python_aggregate_key, profilis_python_aggregate>(
+      usdt_->maps.python_aggregates, [&](const profilis_python_aggregate_key& key,
+                                         const std::vector<profilis_python_aggregate>& per_cpu) {
+        PythonAggregateSeries one{.pid = static_cast<pid_t>(key.pid), .name = {}, .total = {}};
+        for (const profilis_python_aggregate& cpu : per_cpu) {
+          add_aggregate(one.total, cpu.calls);
+          // Each CPU that ran a call wrote the same name; the kernel ends it with a NUL.
+          if (one.name.empty()) one.name.assign(cpu.name, strnlen(cpu.name, sizeof cpu.name));
+        }
+        series.push_back(std::move(one));
+      });
   return series;
 }
 

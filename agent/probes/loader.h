@@ -43,6 +43,18 @@ struct AggregateSeries {
   profilis_aggregate total{};
 };
 
+// The calls of one aggregated Python code object (--python-fn … --aggregate) in one process,
+// summed over CPUs; `name` as its records would give it ("file.py:function"), empty when the kernel
+// could not read it.
+struct PythonAggregateSeries {
+  pid_t pid = 0;
+  std::string name;
+  profilis_aggregate total{};
+};
+
+// `more` added to `into`: counts, sums and buckets.
+void add_aggregate(profilis_aggregate& into, const profilis_aggregate& more);
+
 // One place a probe goes in a file, and what comes back with its records.
 struct UprobeSite {
   std::uint64_t file_offset = 0;
@@ -137,6 +149,8 @@ class BpfPrograms {
   KernelCounters counters() const;
   // Every series of aggregated calls, cumulative since load. Safe to call from any thread.
   std::vector<AggregateSeries> aggregates() const;
+  // The same for --python-fn's aggregated calls, one series per code object.
+  std::vector<PythonAggregateSeries> python_aggregates() const;
 
  private:
   struct SkeletonDeleter {

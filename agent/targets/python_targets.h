@@ -17,6 +17,7 @@ namespace profilis {
 struct PythonFnSpec {
   std::string file_glob;  // empty: every file
   std::string function_glob;
+  bool aggregate = false;  // --aggregate: its calls are added up in the kernel
 };
 
 // Throws UsageError for an empty glob, a glob the kernel cannot hold (64 characters or more once

@@ -1,7 +1,8 @@
 // End to end: --aggregate adds calls up in the kernel and serves them in the FN families at each
 // scrape. Against the per-event path on the same workload (two agents tracing one process at once):
 // the same count, sums within 1 %, the same buckets; under a burst far bigger than the ring buffer
-// every call is counted; no per-call event reaches the JSONL files.
+// every call is counted; no per-call event reaches the JSONL files. --python-fn's aggregated calls
+// against the Python fixture's own log of them.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -150,22 +151,91 @@ TEST_F(Aggregate, CountsEveryCallOfABurstFarBiggerThanTheRingBuffer) {
   end_burst();
 }
 
-TEST_F(Aggregate, NeedsPrometheusAndRefusesPythonFunctions) {
+TEST_F(Aggregate, NeedsPrometheus) {
   PROFILIS_REQUIRE_ROOT();
   ASSERT_NO_FATAL_FAILURE(start_burst("fn", 1, 1));
   std::string err;
-  auto status = run({PROFILIS_AGENT_BIN, "--pid", std::to_string(burst_->pid()), "--fn",
-                     "burst_target", "--aggregate"},
-                    30s, nullptr, &err);
-  EXPECT_TRUE(status.exited() && status.code == 2) << status.describe() << err;
-  EXPECT_NE(err.find("--aggregate needs --prometheus"), std::string::npos) << err;
-  status = run({PROFILIS_AGENT_BIN, "--pid", std::to_string(burst_->pid()), "--python-fn", "f",
-                "--aggregate", "--prometheus", "127.0.0.1:0"},
-               30s, nullptr, &err);
-  EXPECT_TRUE(status.exited() && status.code == 2) << status.describe() << err;
-  EXPECT_NE(err.find("--aggregate after --python-fn"), std::string::npos) << err;
+  for (const char* option : {"--fn", "--python-fn"}) {
+    const auto status = run({PROFILIS_AGENT_BIN, "--pid", std::to_string(burst_->pid()), option,
+                             "burst_target", "--aggregate"},
+                            30s, nullptr, &err);
+    EXPECT_TRUE(status.exited() && status.code == 2) << status.describe() << err;
+    EXPECT_NE(err.find("--aggregate needs --prometheus"), std::string::npos) << err;
+  }
   ASSERT_TRUE(burst_->write_stdin("go\n"));
   end_burst();
+}
+
+// --aggregate right after one --python-fn: the calls that spec takes first are added up in the
+// kernel under their "file.py:function" name, each one the fixture made; the other spec's calls
+// stay events. Debian's python3.11, as the --python-fn tests run it.
+TEST_F(Aggregate, PythonFunctionsAfterTheirSpec) {
+  PROFILIS_REQUIRE_ROOT();
+  const std::string log = dir_.path() + "/calls.jsonl", jsonl = dir_.path() + "/jsonl";
+  Process fixture({"/usr/bin/python3.11", PYTHON_FN_FIXTURE, log, "2", "--hold"});
+  ASSERT_TRUE(fixture.wait_for_stderr("python_fn_fixture: ready", 30s)) << fixture.err();
+  const int port = free_port();
+  Process agent({PROFILIS_AGENT_BIN,
+                 "--pid",
+                 std::to_string(fixture.pid()),
+                 "--db",
+                 "none",
+                 "--python-fn",
+                 "work_inner",
+                 "--aggregate",
+                 "--python-fn",
+                 "work_*",
+                 "--prometheus",
+                 "127.0.0.1:" + std::to_string(port),
+                 "--jsonl-dir",
+                 jsonl,
+                 "--service",
+                 "burst",
+                 "--instance",
+                 "i",
+                 "--worker",
+                 "w"});
+  ASSERT_TRUE(agent.wait_for_stderr("profilis-agent: tracing", 60s)) << agent.err();
+  ASSERT_TRUE(fixture.write_stdin("go\n"));
+  ASSERT_TRUE(fixture.wait_for_stderr("python_fn_fixture: done", 120s)) << fixture.err();
+
+  double inner_calls = 0, inner_ns = 0, outer_calls = 0;
+  for (const Json& line : read_json_lines(log)) {
+    const std::string fn = line.value("fn", "");
+    if (fn == "python_fn_fixture.py:work_inner") {
+      ++inner_calls;
+      inner_ns += static_cast<double>(line.value("dur_ns", int64_t{0}));
+    }
+    if (fn == "python_fn_fixture.py:work_outer") ++outer_calls;
+  }
+  ASSERT_GT(inner_calls, 0);
+  const std::string inner = "python_fn_fixture.py:work_inner";
+  const std::string text =
+      metrics_when(port, series("profilis_function_calls_total", "", inner), inner_calls);
+  EXPECT_EQ(value(text, series("profilis_function_calls_total", "", inner)), inner_calls) << text;
+  EXPECT_EQ(value(text, series("profilis_function_duration_seconds_count", "", inner)), inner_calls)
+      << text;
+  // Each call's own time lies within the fixture's reading of it, and each sleeps 4 ms of it.
+  const double sum = value(text, series("profilis_function_duration_seconds_sum", "", inner));
+  EXPECT_LE(sum, inner_ns / 1e9) << text;
+  EXPECT_GT(sum, 0.97 * inner_ns / 1e9) << text;
+  // The events' series, in the same family.
+  EXPECT_EQ(
+      value(text, series("profilis_function_calls_total", "", "python_fn_fixture.py:work_outer")),
+      outer_calls)
+      << text;
+  fixture.close_stdin();
+  EXPECT_EQ(fixture.wait(10s).code, 0) << fixture.err();
+  const auto status = agent.wait(30s);
+  EXPECT_TRUE(status.exited() && status.code == 0) << status.describe() << "\n" << agent.err();
+  std::size_t events = 0;
+  for (const auto& file : fs::directory_iterator(jsonl)) {
+    for (const Json& event : read_json_lines(file.path())) {
+      ++events;
+      EXPECT_NE(event.value("fn", ""), inner) << "an aggregated call became an event";
+    }
+  }
+  EXPECT_GT(events, 0u);
 }
 
 }  // namespace

@@ -12,15 +12,19 @@
 namespace profilis {
 namespace {
 
-AggregateSeries series(pid_t pid, std::uint64_t fn_id, std::vector<std::uint64_t> buckets,
-                       std::uint64_t sum_ns) {
-  AggregateSeries one{.pid = pid, .fn_id = fn_id, .total = {}};
+profilis_aggregate calls(std::vector<std::uint64_t> buckets, std::uint64_t sum_ns) {
+  profilis_aggregate total{};
   for (std::size_t b = 0; b < buckets.size(); ++b) {
-    one.total.buckets[b] = buckets[b];
-    one.total.count += buckets[b];
+    total.buckets[b] = buckets[b];
+    total.count += buckets[b];
   }
-  one.total.sum_ns = sum_ns;
-  return one;
+  total.sum_ns = sum_ns;
+  return total;
+}
+
+NamedAggregate series(pid_t pid, std::string function, std::vector<std::uint64_t> buckets,
+                      std::uint64_t sum_ns) {
+  return {.pid = pid, .function = std::move(function), .total = calls(std::move(buckets), sum_ns)};
 }
 
 TEST(AggregateFamilies, shouldServeCountsAndCumulativeBucketsInTheFunctionFamilies) {
@@ -29,9 +33,9 @@ TEST(AggregateFamilies, shouldServeCountsAndCumulativeBucketsInTheFunctionFamili
   buckets[0] = 3;
   buckets[2] = 1;
   buckets[PROFILIS_AGGREGATE_BUCKETS - 1] = 2;
-  const auto families = aggregate_families(
-      {series(42, 1, buckets, 25'500'000'000)}, {"a", "api::get"},
-      {.instance = "node-1", .service = "", .worker = ""}, [](pid_t) { return "shop"; });
+  const auto families = aggregate_families({series(42, "api::get", buckets, 25'500'000'000)},
+                                           {.instance = "node-1", .service = "", .worker = ""},
+                                           [](pid_t) { return "shop"; });
   ASSERT_EQ(families.size(), 2u);
   const std::string text = prometheus::TextSerializer().Serialize(families);
   const std::string labels = R"(function="api::get",instance="node-1",service="shop",worker="42")";
@@ -57,7 +61,7 @@ TEST(AggregateFamilies, shouldServeCountsAndCumulativeBucketsInTheFunctionFamili
 TEST(AggregateFamilies, shouldTakeServiceAndWorkerFromTheOptionsWhenGiven) {
   std::vector<std::uint64_t> buckets(PROFILIS_AGGREGATE_BUCKETS, 0);
   buckets[1] = 1;
-  const auto families = aggregate_families({series(7, 0, buckets, 6'000'000)}, {"f"},
+  const auto families = aggregate_families({series(7, "f", buckets, 6'000'000)},
                                            {.instance = "i", .service = "svc", .worker = "w1"},
                                            [](pid_t) -> std::string {
                                              ADD_FAILURE() << "service looked up";
@@ -71,14 +75,39 @@ TEST(AggregateFamilies, shouldTakeServiceAndWorkerFromTheOptionsWhenGiven) {
       << text;
 }
 
-TEST(AggregateFamilies, shouldLeaveOutSeriesWithoutCallsOrWithAnUnknownFunction) {
+TEST(NamedAggregates, shouldLeaveOutSeriesWithoutCallsAnUnknownFunctionOrAnUnreadName) {
   std::vector<std::uint64_t> one_call(PROFILIS_AGGREGATE_BUCKETS, 0);
   one_call[0] = 1;
-  const auto families = aggregate_families(
-      {series(1, 0, std::vector<std::uint64_t>(PROFILIS_AGGREGATE_BUCKETS, 0), 0),
-       series(1, 5, one_call, 1)},
-      {"f"}, {}, [](pid_t) { return "s"; });
-  for (const auto& family : families) EXPECT_TRUE(family.metric.empty()) << family.name;
+  const profilis_aggregate none =
+      calls(std::vector<std::uint64_t>(PROFILIS_AGGREGATE_BUCKETS, 0), 0);
+  const auto named = named_aggregates(
+      {{.pid = 1, .fn_id = 0, .total = none}, {.pid = 1, .fn_id = 5, .total = calls(one_call, 1)}},
+      {"f"}, {{.pid = 1, .name = "", .total = calls(one_call, 1)}});
+  EXPECT_TRUE(named.empty());
+}
+
+// A Python function is one code object per definition: one defined in a loop, or two methods of
+// one name in one file, are several series of one name, served as one.
+TEST(NamedAggregates, shouldAddUpSeriesOfOneNameInOneProcess) {
+  std::vector<std::uint64_t> one_call(PROFILIS_AGGREGATE_BUCKETS, 0);
+  one_call[0] = 1;
+  std::vector<std::uint64_t> two_slow(PROFILIS_AGGREGATE_BUCKETS, 0);
+  two_slow[3] = 2;
+  const auto named =
+      named_aggregates({{.pid = 9, .fn_id = 0, .total = calls(one_call, 10)}}, {"scan"},
+                       {{.pid = 9, .name = "app.py:get", .total = calls(one_call, 5)},
+                        {.pid = 9, .name = "app.py:get", .total = calls(two_slow, 7)},
+                        {.pid = 8, .name = "app.py:get", .total = calls(one_call, 1)}});
+  ASSERT_EQ(named.size(), 3u);
+  EXPECT_EQ(named[0].function, "scan");
+  EXPECT_EQ(named[1].pid, 9);
+  EXPECT_EQ(named[1].function, "app.py:get");
+  EXPECT_EQ(named[1].total.count, 3u);
+  EXPECT_EQ(named[1].total.sum_ns, 12u);
+  EXPECT_EQ(named[1].total.buckets[0], 1u);
+  EXPECT_EQ(named[1].total.buckets[3], 2u);
+  EXPECT_EQ(named[2].pid, 8);
+  EXPECT_EQ(named[2].total.count, 1u);
 }
 
 // The kernel's buckets are the sink's: a family mixing both must have one set of bounds.

@@ -530,10 +530,18 @@ TEST(ParseCli, shouldApplyAggregateToTheFnItFollowsOrToEveryFn) {
   EXPECT_FALSE(parse({"--pid", "1", "--fn", "a"}).options.aggregate);
 }
 
-TEST(ParseCli, shouldRefuseAggregateWithoutPrometheusOrAfterAPythonFn) {
+// The same for --python-fn, counted apart from --fn.
+TEST(ParseCli, shouldApplyAggregateToThePythonFnItFollows) {
+  const CliResult r = parse({"--pid", "1", "--python-fn", "a", "--fn", "x", "--python-fn", "b",
+                             "--aggregate", "--prometheus", ":9464"});
+  EXPECT_FALSE(r.options.aggregate);
+  EXPECT_TRUE(r.options.aggregated_fn_specs.empty());
+  EXPECT_EQ(r.options.aggregated_python_fn_specs, (std::vector<std::size_t>{1}));
+}
+
+TEST(ParseCli, shouldRefuseAggregateWithoutPrometheus) {
   EXPECT_USAGE_ERROR(parse({"--pid", "1", "--fn", "a", "--aggregate"}));
-  EXPECT_USAGE_ERROR(
-      parse({"--pid", "1", "--python-fn", "f", "--aggregate", "--prometheus", ":9464"}));
+  EXPECT_USAGE_ERROR(parse({"--pid", "1", "--python-fn", "f", "--aggregate"}));
 }
 
 }  // namespace

@@ -1,0 +1,26 @@
+/* --aggregate: a call's duration added to its series in the kernel, in place of a record. */
+#ifndef PROFILIS_AGGREGATES_BPF_H
+#define PROFILIS_AGGREGATES_BPF_H
+
+#include "profilis_records.h"
+
+/* Adds a call of `dur` ns to `a`, this CPU's copy of a per-CPU series, which no other CPU writes:
+ * no atomic operation is needed. */
+static __always_inline void add_to_aggregate(struct profilis_aggregate *a, __u64 dur)
+{
+	static const __u64 bounds[PROFILIS_AGGREGATE_BUCKETS - 1] = PROFILIS_AGGREGATE_BOUNDS_NS;
+	__u32 bucket = PROFILIS_AGGREGATE_BUCKETS - 1;
+	for (__u32 i = 0; i < PROFILIS_AGGREGATE_BUCKETS - 1; i++) {
+		if (dur <= bounds[i]) {
+			bucket = i;
+			break;
+		}
+	}
+	a->count += 1;
+	a->sum_ns += dur;
+	barrier_var(bucket);
+	if (bucket < PROFILIS_AGGREGATE_BUCKETS)
+		a->buckets[bucket] += 1;
+}
+
+#endif /* PROFILIS_AGGREGATES_BPF_H */
