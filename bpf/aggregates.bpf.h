@@ -3,6 +3,21 @@
 #define PROFILIS_AGGREGATES_BPF_H
 
 #include "profilis_records.h"
+#include "shared_maps.bpf.h"
+
+/* The series of `key` in per-CPU hash `map`, created from `empty` when it has none yet; NULL,
+ * counted, when the map has no room for it. */
+static __always_inline void *aggregate_series(void *map, const void *key, const void *empty)
+{
+	void *series = bpf_map_lookup_elem(map, key);
+	if (series)
+		return series;
+	bpf_map_update_elem(map, key, empty, BPF_NOEXIST);
+	series = bpf_map_lookup_elem(map, key);
+	if (!series)
+		increment_counter(PROFILIS_DROP_AGGREGATE_FULL);
+	return series;
+}
 
 /* Adds a call of `dur` ns to `a`, this CPU's copy of a per-CPU series, which no other CPU writes:
  * no atomic operation is needed. */

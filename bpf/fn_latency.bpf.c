@@ -137,18 +137,12 @@ struct {
 
 static __always_inline void aggregate_call(__u64 fn_id, __u64 dur, __u64 id)
 {
+	/* Global, so that no call zeroes a copy on its stack. */
+	static const struct profilis_aggregate empty = {};
 	struct profilis_aggregate_key key = {.pid = id >> 32, .fn_id = fn_id};
-	struct profilis_aggregate *a = bpf_map_lookup_elem(&aggregates, &key);
-	if (!a) {
-		struct profilis_aggregate zero = {};
-		bpf_map_update_elem(&aggregates, &key, &zero, BPF_NOEXIST);
-		a = bpf_map_lookup_elem(&aggregates, &key);
-		if (!a) {
-			increment_counter(PROFILIS_DROP_AGGREGATE_FULL);
-			return;
-		}
-	}
-	add_to_aggregate(a, dur);
+	struct profilis_aggregate *a = aggregate_series(&aggregates, &key, &empty);
+	if (a)
+		add_to_aggregate(a, dur);
 }
 
 static __always_inline void report_call(struct frame *f, __u32 depth, __u64 now, __u64 id)

@@ -688,16 +688,10 @@ static __always_inline void aggregate_python_call(__u64 id, const char *file, co
 {
 	struct profilis_python_aggregate_key key = {
 	    .pid = id >> 32, .file = (__u64)file, .function = (__u64)function};
-	struct profilis_python_aggregate *a = bpf_map_lookup_elem(&python_aggregates, &key);
-	if (!a) {
-		struct profilis_python_aggregate zero = {};
-		bpf_map_update_elem(&python_aggregates, &key, &zero, BPF_NOEXIST);
-		a = bpf_map_lookup_elem(&python_aggregates, &key);
-		if (!a) {
-			increment_counter(PROFILIS_DROP_AGGREGATE_FULL);
-			return;
-		}
-	}
+	static const struct profilis_python_aggregate empty = {}; /* global: not zeroed per call */
+	struct profilis_python_aggregate *a = aggregate_series(&python_aggregates, &key, &empty);
+	if (!a)
+		return;
 	/* Once per CPU and series: the name is written into this CPU's copy at its first call. */
 	if (a->name[0] == 0)
 		python_name(a->name, base, function);
