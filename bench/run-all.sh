@@ -6,7 +6,8 @@
 #   1. function entry + return (and --aggregate) vs bpftrace uprobe + uretprobe hist()
 #      (bench/fn_returns.sh)
 #   2. markers vs bpftrace usdt: at the same sites, <sys/sdt.h> vs ours (bench/usdt_overhead.sh)
-#   3. database: pgbench select-only against a local PostgreSQL (bench/db_overhead.sh)
+#   3. database: pgbench select-only and a 2 ms-per-query client against a local PostgreSQL, vs
+#      bpftrace on the same libpq functions, and probe hits per query (bench/db_overhead.sh)
 #   4. sustained rate with all sinks on (bench/sustained_rate.sh)
 #   5. Python functions (bench/python_fn_overhead.sh)
 # Start-up and shutdown (1 000 functions by one glob, --node on 50 processes) are measured by the
@@ -37,6 +38,7 @@ section() {
 section "1. Function entry + return, and --aggregate, vs bpftrace" \
   bash "$root/bench/fn_returns.sh" "$build" "$rounds"
 section "2. Markers vs bpftrace usdt" bash "$root/bench/usdt_overhead.sh" "$build" "$rounds"
-section "3. Database: pgbench select-only" bash "$root/bench/db_overhead.sh" 5 "$rounds"
+section "3. Database: pgbench select-only and a 2 ms-per-query client, vs bpftrace" \
+  bash "$root/bench/db_overhead.sh" "$build" "$rounds"
 section "4. Sustained rate, all sinks on" bash "$root/bench/sustained_rate.sh" "$build" 10
 section "5. Python functions" bash "$root/bench/python_fn_overhead.sh" "$build" "$rounds"
