@@ -25,7 +25,14 @@ SinkWorker::~SinkWorker() {
 
 void SinkWorker::start() {
   started_ = true;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    try {
+      sink_->begin();
+    } catch (const std::exception& e) {
+      count_error("begin", e);
+    }
+    run();
+  });
 }
 
 bool SinkWorker::passable(Clock::time_point now, bool may_leave_behind) {

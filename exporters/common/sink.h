@@ -19,6 +19,9 @@ class Sink {
   // Called from the sink thread on every wake, at least once per flush interval, also when no
   // event arrives: for work driven by time, such as rotating a file by age.
   virtual void tick() {}
+  // Called once on the sink's thread, before any write, when the agent starts tracing. A sink of an
+  // agent that failed before (a port in use) is finalized without it.
+  virtual void begin() {}
   // Called once, after the last write.
   virtual void finalize() = 0;
   // Events of batches it was given that the sink itself could not keep (a failed file write).

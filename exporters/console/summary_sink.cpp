@@ -37,7 +37,12 @@ void SummarySink::tick() {
   print("so far");
 }
 
-void SummarySink::finalize() { print("at exit"); }
+void SummarySink::begin() { began_ = true; }
+
+// An agent that failed to start has nothing to sum up: its error says what happened.
+void SummarySink::finalize() {
+  if (began_) print("at exit");
+}
 
 void SummarySink::print(const char* when) {
   changed_ = false;

@@ -19,6 +19,7 @@ class SummarySink : public Sink {
   std::string_view name() const override { return "summary"; }
   void write(std::span<const Event> batch) override;
   void tick() override;
+  void begin() override;
   void finalize() override;
 
  private:
@@ -30,6 +31,7 @@ class SummarySink : public Sink {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_ = started_;
   bool changed_ = false;
+  bool began_ = false;  // the agent started tracing
 };
 
 }  // namespace profilis

@@ -41,6 +41,8 @@ struct Record {
   std::vector<std::vector<Event>> batches;
   int write_calls = 0;  // counted on entry, also for writes still waiting at the gate
   int finalize_calls = 0;
+  int begin_calls = 0;
+  bool write_before_begin = false;
   int tick_calls = 0;
   bool write_after_finalize = false;
   // While closed, write() waits (the sink is stuck) unless a permit lets one write through.
@@ -74,6 +76,10 @@ struct Record {
   int finalized() const {
     std::lock_guard lock(mutex);
     return finalize_calls;
+  }
+  int begun() const {
+    std::lock_guard lock(mutex);
+    return begin_calls;
   }
   int writes() const {
     std::lock_guard lock(mutex);
@@ -135,6 +141,7 @@ class RecordingSink : public Sink {
       record_->changed.wait(lock, [&] { return !record_->gate_closed || record_->permits > 0; });
       if (record_->gate_closed) --record_->permits;
       if (record_->finalize_calls > 0) record_->write_after_finalize = true;
+      if (record_->begin_calls == 0) record_->write_before_begin = true;
       if (fail_ != Fail::kOnWrite) record_->batches.emplace_back(batch.begin(), batch.end());
     }
     record_->changed.notify_all();
@@ -147,6 +154,11 @@ class RecordingSink : public Sink {
       ++record_->tick_calls;
     }
     record_->changed.notify_all();
+  }
+
+  void begin() override {
+    std::lock_guard lock(record_->mutex);
+    ++record_->begin_calls;
   }
 
   void finalize() override {
@@ -385,6 +397,8 @@ TEST(Collector, shouldFinalizeEachSinkExactlyOnce) {
     collector.stop();
     EXPECT_EQ(a->finalized(), 1);
     EXPECT_EQ(b->finalized(), 1);
+    EXPECT_EQ(a->begun(), 1);
+    EXPECT_FALSE(a->write_before_begin);
     collector.stop();  // a second stop does nothing
     EXPECT_EQ(a->finalized(), 1);
     EXPECT_EQ(b->finalized(), 1);
@@ -414,6 +428,7 @@ TEST(Collector, shouldDeliverAndFinalizeOnStopWhenNeverStarted) {
   collector.stop();
   EXPECT_EQ(record->sequence(), iota(0, 5));
   EXPECT_EQ(record->finalized(), 1);
+  EXPECT_EQ(record->begun(), 0) << "the agent never began tracing";
   EXPECT_EQ(collector.delivered(0), 5u);
 }
 
