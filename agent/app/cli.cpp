@@ -148,6 +148,11 @@ CliResult parse_cli(int argc, const char* const* argv) {
     throw UsageError(
         "--aggregate needs --prometheus: the added-up calls are served only as its metrics");
   }
+  if (result.options.aggregate && result.options.fn_specs.empty() &&
+      result.options.python_fn_specs.empty()) {
+    throw UsageError(
+        "--aggregate adds up the calls of --fn and --python-fn functions, and none is given");
+  }
   return result;
 }
 

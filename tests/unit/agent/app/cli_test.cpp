@@ -544,5 +544,9 @@ TEST(ParseCli, shouldRefuseAggregateWithoutPrometheus) {
   EXPECT_USAGE_ERROR(parse({"--pid", "1", "--python-fn", "f", "--aggregate"}));
 }
 
+TEST(ParseCli, shouldRefuseAggregateWithNoFunctionToAddUp) {
+  EXPECT_USAGE_ERROR(parse({"--pid", "1", "--aggregate", "--prometheus", ":9464"}));
+}
+
 }  // namespace
 }  // namespace profilis
