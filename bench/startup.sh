@@ -311,7 +311,7 @@ awk -v rounds="$rounds" -v cap="$cap_ms" -v fns="$fn_count" -v procs="$node_proc
   # A ratio where either side passed the cap is a bound, not a figure.
   function ratio(a, b) {
     if (a > cap && b > cap) return "n/a"
-    if (b > cap) return sprintf("< %.3fx", a / cap)
+    if (b > cap) return sprintf("< %.2gx", a / cap)
     if (a > cap) return sprintf("> %.1fx", cap / b)
     return b > 0 ? sprintf("%.3fx", a / b) : "n/a"
   }
