@@ -10,9 +10,10 @@
 #      bpftrace on the same libpq functions, and probe hits per query (bench/db_overhead.sh)
 #   4. sustained rate with all sinks on (bench/sustained_rate.sh)
 #   5. Python functions (bench/python_fn_overhead.sh)
-# Start-up and shutdown (1 000 functions by one glob, --node on 50 processes) are measured by the
-# e2e tests AttachScale, SigtermExit and NodeRss, which print their figures.
-# Needs root, bpftrace, a build with the benchmarks, and the packages of scripts/install-deps.sh.
+#   6. start-up and shutdown: 1 000 functions by one glob vs bpftrace, --node on 50 processes
+#      (bench/startup.sh; one round: bpftrace takes ~4 minutes to let go of 2 000 uprobes)
+# Needs root, bpftrace, bpftool, jq, curl, a build with the benchmarks and the tests' fixtures, and
+# the packages of scripts/install-deps.sh. Takes about 25 minutes with 5 rounds.
 # Usage: bench/run-all.sh [BUILD_DIR (build)] [ROUNDS (5)]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,3 +43,5 @@ section "3. Database: pgbench select-only and a 2 ms-per-query client, vs bpftra
   bash "$root/bench/db_overhead.sh" "$build" "$rounds"
 section "4. Sustained rate, all sinks on" bash "$root/bench/sustained_rate.sh" "$build" 10
 section "5. Python functions" bash "$root/bench/python_fn_overhead.sh" "$build" "$rounds"
+section "6. Start-up and shutdown: 1 000 functions vs bpftrace, --node on 50 processes" \
+  bash "$root/bench/startup.sh" "$build" 1 300
