@@ -167,7 +167,7 @@ awk -v rounds="$rounds" -v per_iter=2 '
     }
     printf "\n%s (a) marker off: %.3f ns per marker, goal < 2 ns\n", verdict(off < 2), off
     r = ratio["agent/bpftrace, our marker"]
-    printf "%s (b) agent per hit %.2fx bpftrace empty action on our marker, goal <= 1.3x\n", verdict(r <= 1.3), r
+    printf "%s (b) agent per hit %.2fx bpftrace empty action on our marker, goal <= 1.2x\n", verdict(r <= 1.2), r
     r = ratio["sys/sdt.h/ours, agent"]
     printf "%s (c) sys/sdt.h marker per hit %.2fx ours under the agent, goal >= 2x\n", verdict(r >= 2), r
   }' "$results"
