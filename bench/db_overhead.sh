@@ -301,20 +301,8 @@ for ((r = 1; r <= rounds; r++)); do
   echo "${line%;}"
 done
 
-awk -v rounds="$rounds" -v seconds="$seconds" -v hits_file="$dir/hits" -v hit_seconds="$hit_seconds" '
-  function median(list,    v, n, i, j, t) {
-    n = split(list, v, " ")
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-      t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-    }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
-  function range(list,    v, n, i, lo, hi) {
-    n = split(list, v, " ")
-    lo = hi = v[1]
-    for (i = 2; i <= n; i++) { if (v[i] + 0 < lo + 0) lo = v[i]; if (v[i] + 0 > hi + 0) hi = v[i] }
-    return sprintf("%.3f-%.3f", lo, hi)
-  }
+awk -v rounds="$rounds" -v seconds="$seconds" -v hits_file="$dir/hits" -v hit_seconds="$hit_seconds" -f "$root/bench/stats.awk" -f <(
+  cat <<'AWK'
   function verdict(ok) { return ok ? "PASS" : "FAIL" }
   { rate[$2, $3] = rate[$2, $3] " " $4; at[$1, $2, $3] = $4 }
   END {
@@ -336,7 +324,7 @@ awk -v rounds="$rounds" -v seconds="$seconds" -v hits_file="$dir/hits" -v hit_se
         rau = rau " " at[r, w, "agent"] / at[r, w, "untraced"]
       }
       printf "| %s | %.1f | %.1f | %.1f | %.3fx (%s) | %.3fx (%s) |\n", label[w], u, b, a, ab[w],
-        range(rab), au[w], range(rau)
+        range(rab, 3), au[w], range(rau, 3)
     }
     while ((getline line < hits_file) > 0) {
       split(line, f, " ")
@@ -348,4 +336,6 @@ awk -v rounds="$rounds" -v seconds="$seconds" -v hits_file="$dir/hits" -v hit_se
     }
     printf "\n%s pgbench -S: agent %.3fx bpftrace TPS, goal >= 0.97x\n", verdict(ab["pgbench"] >= 0.97), ab["pgbench"]
     printf "%s 2 ms script: agent %.3fx untraced queries/s, goal >= 0.95x\n", verdict(au["sleep"] >= 0.95), au["sleep"]
-  }' "$dir/results"
+  }
+AWK
+) "$dir/results"

@@ -129,14 +129,8 @@ done
 auto_leaf=$(cat "$dir/way.leaf.auto")
 auto_caller=$(cat "$dir/way.caller.auto")
 awk -v rounds="$rounds" -v calls="$traced_calls" -v auto_leaf="$auto_leaf" \
-  -v auto_caller="$auto_caller" '
-  function median(list,    v, n, i, j, t) {
-    n = split(list, v, " ")
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-      t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-    }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
+  -v auto_caller="$auto_caller" -f "$root/bench/stats.awk" -f <(
+  cat <<'AWK'
   { cpu[$2, $3] = cpu[$2, $3] " " $5; wall[$2, $3] = wall[$2, $3] " " $4 }
   END {
     split("untraced bpftrace uretprobes exits auto aggregate", configs, " ")
@@ -164,4 +158,6 @@ awk -v rounds="$rounds" -v calls="$traced_calls" -v auto_leaf="$auto_leaf" \
         }
       }
     }
-  }' "$dir/results"
+  }
+AWK
+) "$dir/results"

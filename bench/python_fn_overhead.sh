@@ -139,14 +139,8 @@ for config in "no_match_function no_such_function_* 0" \
 done
 sysctl -qw kernel.bpf_stats_enabled="$stats_was"
 
-awk -v rounds="$rounds" -v calls="$calls" -v programs="$dir/programs.all" '
-  function median(list,    v, n, i, j, t) {
-    n = split(list, v, " ")
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-      t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-    }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
+awk -v rounds="$rounds" -v calls="$calls" -v programs="$dir/programs.all" -f "$root/bench/stats.awk" -f <(
+  cat <<'AWK'
   { wall[$2] = wall[$2] " " $3; cpu[$2] = cpu[$2] " " $4 }
   END {
     while ((getline line < programs) > 0) { split(line, f, " "); entry[f[1]] = f[2]; ret[f[1]] = f[3] }
@@ -166,4 +160,6 @@ awk -v rounds="$rounds" -v calls="$calls" -v programs="$dir/programs.all" '
         (i == 1 ? "" : sprintf("+%.0f ns", m - base)), m / base,
         (c in entry ? entry[c] " / " ret[c] : "")
     }
-  }' "$dir/results"
+  }
+AWK
+) "$dir/results"

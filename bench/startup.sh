@@ -299,14 +299,8 @@ for ((r = 1; r <= rounds; r++)); do
   echo "round $r of $rounds done" >&2
 done
 
-awk -v rounds="$rounds" -v cap="$cap_ms" -v fns="$fn_count" -v procs="$node_procs" '
-  function median(list,    v, n, i, j, t) {
-    n = split(list, v, " ")
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-      t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-    }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
+awk -v rounds="$rounds" -v cap="$cap_ms" -v fns="$fn_count" -v procs="$node_procs" -f "$root/bench/stats.awk" -f <(
+  cat <<'AWK'
   function ms(v) { return v > cap ? "> " cap : sprintf("%.0f", v) }
   # A ratio where either side passed the cap is a bound, not a figure.
   function ratio(a, b) {
@@ -340,4 +334,6 @@ awk -v rounds="$rounds" -v cap="$cap_ms" -v fns="$fn_count" -v procs="$node_proc
     printf "%s %d functions: exit %s ms after SIGTERM, goal < 1000 ms\n", verdict(e["agent_fn"] < 1000), fns, ms(e["agent_fn"])
     printf "%s --node: exit %s ms after SIGTERM, goal < 1000 ms\n", verdict(e["agent_node"] < 1000), ms(e["agent_node"])
     printf "%s --node: peak RSS %.1f MiB, goal < 64 MiB\n", verdict(r < 64 * 1024), r / 1024
-  }' "$dir/results"
+  }
+AWK
+) "$dir/results"

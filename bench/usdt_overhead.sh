@@ -106,20 +106,8 @@ done
 # what tracing adds to the same loop untraced; an off marker what it adds to the empty loop.
 # CPU time is what the verdicts use: it leaves out other tasks that took the loop's CPU on a busy
 # machine, yet keeps everything a hit costs, since the kernel handles a hit on the loop's thread.
-awk -v rounds="$rounds" -v per_iter=2 '
-  function median(list,    v, n, i, j, t) {
-    n = split(list, v, " ")
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-      t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-    }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
-  function range(list,    v, n, i, lo, hi) {
-    n = split(list, v, " ")
-    lo = hi = v[1]
-    for (i = 2; i <= n; i++) { if (v[i] + 0 < lo + 0) lo = v[i]; if (v[i] + 0 > hi + 0) hi = v[i] }
-    return sprintf("%.2f-%.2f", lo, hi)
-  }
+awk -v rounds="$rounds" -v per_iter=2 -f "$root/bench/stats.awk" -f <(
+  cat <<'AWK'
   function verdict(ok) { return ok ? "PASS" : "FAIL" }
   { wall[$2] = wall[$2] " " $3; cpu[$2] = cpu[$2] " " $4; at[$1, $2] = $4 }
   END {
@@ -141,7 +129,7 @@ awk -v rounds="$rounds" -v per_iter=2 '
       hit[c] = (m[c] - m[b]) / per_iter
       per_round = ""
       for (r = 1; r <= rounds; r++) per_round = per_round " " (at[r, c] - m[b]) / per_iter
-      printf "  %-15s %8.1f  (%s)  (%.1f)\n", c, hit[c], range(per_round), (w[c] - w[b]) / per_iter
+      printf "  %-15s %8.1f  (%s)  (%.1f)\n", c, hit[c], range(per_round, 2), (w[c] - w[b]) / per_iter
       if (hit[c] < 10) {
         printf "usdt_overhead: %s adds %.1f ns per hit: its probes did not fire\n", c, hit[c] > "/dev/stderr"
         failed = 1
@@ -163,11 +151,13 @@ awk -v rounds="$rounds" -v per_iter=2 '
       for (r = 1; r <= rounds; r++) {
         per_round = per_round " " (at[r, pair[1]] - m[base[pair[1]]]) / (at[r, pair[2]] - m[base[pair[2]]])
       }
-      printf "  %-34s %5.2fx  (%s)\n", order[i], ratio[order[i]], range(per_round)
+      printf "  %-34s %5.2fx  (%s)\n", order[i], ratio[order[i]], range(per_round, 2)
     }
     printf "\n%s (a) marker off: %.3f ns per marker, goal < 2 ns\n", verdict(off < 2), off
     r = ratio["agent/bpftrace, our marker"]
     printf "%s (b) agent per hit %.2fx bpftrace empty action on our marker, goal <= 1.2x\n", verdict(r <= 1.2), r
     r = ratio["sys/sdt.h/ours, agent"]
     printf "%s (c) sys/sdt.h marker per hit %.2fx ours under the agent, goal >= 2x\n", verdict(r >= 2), r
-  }' "$results"
+  }
+AWK
+) "$results"
