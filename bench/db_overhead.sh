@@ -196,14 +196,7 @@ run() {
       # its stderr is shown only when the run failed.
       bpftrace -p "$client_pid" "$dir/$workload.bt" >"$tracer_out" 2>"$err" &
       tracer_pid=$!
-      until grep -qs '^ready$' "$tracer_out"; do
-        if ! kill -0 "$tracer_pid" 2>/dev/null; then
-          cat "$err" >&2
-          kill "$client_pid" 2>/dev/null || true
-          exit 1
-        fi
-        sleep 0.05
-      done
+      wait_for_tracer "$tracer_pid" "$tracer_out" '^ready$' "$err" "$client_pid"
       ;;
     agent)
       "$agent" --pid "$client_pid" --db postgresql --jsonl-dir "$dir/jsonl" \
