@@ -23,7 +23,7 @@ int BPF_KPROBE(db_entry)
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32;
-	if (!is_target(pid))
+	if (!attached_target(pid))
 		return 0;
 	struct db_thread *t = bpf_task_storage_get(&db_threads, bpf_get_current_task_btf(), 0,
 						   BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -50,7 +50,7 @@ int BPF_KRETPROBE(db_return)
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32;
-	if (!is_target(pid))
+	if (!attached_target(pid))
 		return 0;
 	struct db_thread *t = bpf_task_storage_get(&db_threads, bpf_get_current_task_btf(), 0, 0);
 	if (!t || t->depth == 0) { /* its entry came before the agent attached */

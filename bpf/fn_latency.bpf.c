@@ -212,7 +212,7 @@ int BPF_KPROBE(fn_entry)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	if (!is_target(pid))
+	if (!attached_target(pid))
 		return 0;
 	struct call_stack *st = stack_of(1);
 	if (!st) {
@@ -233,7 +233,7 @@ int BPF_KRETPROBE(fn_return)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!is_target(id >> 32))
+	if (!attached_target(id >> 32))
 		return 0;
 	struct call_stack *st = stack_of(0);
 	if (!st) {
@@ -328,7 +328,7 @@ int BPF_KPROBE(fn_exit)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!is_target(id >> 32))
+	if (!attached_target(id >> 32))
 		return 0;
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	if (!exit_taken(ctx, cookie))
@@ -378,7 +378,7 @@ int BPF_KPROBE(go_fn_entry)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	if (!is_target(pid))
+	if (!attached_target(pid))
 		return 0;
 	__u64 g, sp;
 	if (!go_position(ctx, &g, &sp)) {
@@ -408,7 +408,7 @@ int BPF_KPROBE(go_fn_exit)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!is_target(id >> 32))
+	if (!attached_target(id >> 32))
 		return 0;
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 g, sp;

@@ -50,6 +50,18 @@ static __always_inline int is_target(__u32 pid)
 	return mode == PROFILIS_TRACE_UNLISTED;
 }
 
+/* Whether a hit of process `pid` on a probe the agent attaches per traced process (or, under
+ * --binary/--node, per file) is traced. Under PROFILIS_TRACE_LISTED (--pid) every such probe is
+ * attached per traced process, so the kernel has already filtered by process and the pid filter's
+ * hash lookup is saved (~30 ns a hit, bench/usdt_overhead.sh, bench/db_overhead.sh); on files
+ * the filter decides. Not for probes on files in every mode (the PostgreSQL server's). */
+static __always_inline int attached_target(__u32 pid)
+{
+	if (trace_mode == PROFILIS_TRACE_LISTED)
+		return 1;
+	return is_target(pid);
+}
+
 /* The per-thread entry of `map` for `tid`, created from `empty` (a value too large for the BPF
  * stack, kept zeroed in a per-CPU array) when the thread has none. */
 static __always_inline void *lookup_or_create(void *map, __u32 tid, void *empty)

@@ -150,17 +150,8 @@ struct {
 /* The calling thread's pid_tgid (bpf_get_current_pid_tgid) while tracing, else 0. */
 static __always_inline __u64 traced_thread(void)
 {
-	/* Under --pid these probes are attached per traced process, so the kernel already filters
-	 * by process: the mode alone, in memory the agent maps, saves a hash lookup per hit
-	 * (bench/usdt_overhead.sh measures it). Attached to a file for every process, they ask the
-	 * pid filter. */
-	__u32 mode = trace_mode;
-	if (mode == PROFILIS_TRACE_LISTED)
-		return bpf_get_current_pid_tgid();
-	if (mode == PROFILIS_TRACE_NONE)
-		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
-	return is_target(id >> 32) ? id : 0;
+	return attached_target(id >> 32) ? id : 0;
 }
 
 /* The calling thread's entry of `map`; created when `create` is set and there is none. */

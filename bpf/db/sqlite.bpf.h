@@ -90,6 +90,7 @@ static __noinline int on_sqlite_return(struct scratch *s, struct db_thread *t)
 		return 1;
 	case PROFILIS_SQ_FINALIZE:
 		finish_pending(s, handle, 0);
+		drop_pending(s, handle);
 		forget_text(s, handle);
 		return 1;
 	default:
