@@ -5,6 +5,18 @@
 #include "profilis_records.h"
 #include "shared_maps.bpf.h"
 
+/* A per-CPU hash of series. Allocated per series as calls create them: preallocated, it would
+ * take max_entries x its value x every possible CPU (~240 MB on a 128-CPU node) from each agent,
+ * used or not. */
+#define AGGREGATE_MAP(name, key_type, value_type)                                                  \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                            \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+		__uint(max_entries, PROFILIS_MAX_AGGREGATE_SERIES);                                \
+		__type(key, key_type);                                                             \
+		__type(value, value_type);                                                         \
+	} name SEC(".maps")
+
 /* The series of `key` in per-CPU hash `map`, created from `empty` when it has none yet; NULL,
  * counted, when the map has no room for it. */
 static __always_inline void *aggregate_series(void *map, const void *key, const void *empty)

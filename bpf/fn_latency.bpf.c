@@ -128,16 +128,7 @@ static __always_inline void push_call(struct call_stack *st, __u64 sp, __u64 fn_
 	st->depth = d + 1;
 }
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	/* Allocated per series as calls create them: preallocated, the map would take max_entries x
-	 * its value x every possible CPU (~240 MB on a 128-CPU node) from each agent, used or not.
-	 */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, PROFILIS_MAX_AGGREGATE_SERIES);
-	__type(key, struct profilis_aggregate_key);
-	__type(value, struct profilis_aggregate);
-} aggregates SEC(".maps");
+AGGREGATE_MAP(aggregates, struct profilis_aggregate_key, struct profilis_aggregate);
 
 static __always_inline void aggregate_call(__u64 fn_id, __u64 dur, __u64 id)
 {

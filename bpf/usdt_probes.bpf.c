@@ -127,16 +127,8 @@ struct {
 	__type(value, struct python_names);
 } python_scratch SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	/* Allocated per series as calls create them: preallocated, the map would take max_entries x
-	 * its value x every possible CPU (~240 MB on a 128-CPU node) from each agent, used or not.
-	 */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, PROFILIS_MAX_AGGREGATE_SERIES);
-	__type(key, struct profilis_python_aggregate_key);
-	__type(value, struct profilis_python_aggregate);
-} python_aggregates SEC(".maps");
+AGGREGATE_MAP(python_aggregates, struct profilis_python_aggregate_key,
+	      struct profilis_python_aggregate);
 
 /* Indexed by marker object id - 1 (the attach cookie of every marker probe): the read-only memory
  * whose strings the agent reads itself. */
